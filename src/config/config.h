@@ -1,0 +1,106 @@
+/* config.h — petrel.conf, the INI file with what a restart may change:
+   hostname, data dir, listeners, TLS files, limits. Day-to-day settings
+   (domains, mailboxes) live in the directory database instead.
+
+   Parsed with libinih through ini_parse_stream and our own line reader
+   (Debian's libinih splits lines over 200 bytes). Every bad value is an
+   error naming file, line and key; a config with any error is refused.
+   A loaded config is immutable and shared read-only between threads.
+
+   Layout:
+	[server]
+	hostname = mail.example.org
+	data_dir = /var/lib/petrel
+	user = petrel            ; drop to this user when started as root
+	io_threads = 0           ; 0: one per core
+	workers = 4
+	log_level = info
+	[tls]
+	cert = /etc/petrel/cert.pem
+	key = /etc/petrel/key.pem
+	[listen.smtp]            ; any name after "listen."
+	address = 0.0.0.0        ; or ::, 127.0.0.1 ... (several: comma-separated)
+	port = 25
+	protocol = smtp          ; smtp | submission | imap | pop3 | sieve | http
+	tls = starttls           ; none | starttls | implicit
+	[limits]
+	max_message_size = 50M
+	...every field of struct config_limits, same names
+*/
+#ifndef PETREL_CONFIG_H
+#define PETREL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum config_protocol {
+	CONFIG_PROTOCOL_SMTP,		/* MTA, port 25 */
+	CONFIG_PROTOCOL_SUBMISSION,	/* 587 / 465 */
+	CONFIG_PROTOCOL_IMAP,
+	CONFIG_PROTOCOL_POP3,
+	CONFIG_PROTOCOL_SIEVE,
+	CONFIG_PROTOCOL_HTTP,
+};
+
+enum config_tls_mode {
+	CONFIG_TLS_NONE,
+	CONFIG_TLS_STARTTLS,
+	CONFIG_TLS_IMPLICIT,
+};
+
+struct config_listener {
+	char *name;			/* the part after "listen." */
+	char *address;			/* one numeric address */
+	uint16_t port;
+	enum config_protocol protocol;
+	enum config_tls_mode tls;
+};
+
+/* Defaults and their reasons: config.c, config_limits_defaults(). */
+struct config_limits {
+	uint64_t max_message_size;	/* SIZE; 50 MiB */
+	unsigned max_recipients;	/* RCPTs per transaction; 1000 */
+	size_t max_command_line;	/* RFC 5321 §4.5.3.1.4: 512 */
+	size_t max_text_line;		/* RFC 5321 §4.5.3.1.6: 998+2 */
+	unsigned max_connections;	/* whole server; 10000 */
+	unsigned max_connections_per_ip; /* 50 */
+	unsigned idle_timeout;		/* seconds; RFC 5321 §4.5.3.2: 300 */
+	unsigned max_errors;		/* syntax errors before close; 20 */
+	unsigned max_commands_before_data; /* non-transaction commands
+					   (NOOP, RSET, VRFY, HELP) per
+					   session; 100 */
+	unsigned unknown_rcpt_delay_after; /* 10 */
+	unsigned unknown_rcpt_close_after; /* 20 */
+	unsigned unknown_rcpt_delay_ms;	/* 1000 */
+	unsigned shutdown_timeout;	/* seconds SIGTERM waits; 30 */
+};
+
+struct config {
+	char *path;			/* the file it came from */
+	char *hostname;
+	char *data_dir;			/* absolute */
+	char *user;			/* NULL: keep the current user */
+	unsigned io_threads;		/* resolved: never 0 */
+	unsigned workers;
+	int log_level;			/* enum log_level */
+	char *tls_cert, *tls_key;	/* absolute; NULL if no TLS */
+	struct config_listener *listeners;
+	size_t n_listeners;
+	struct config_limits limits;
+};
+
+void config_limits_defaults(struct config_limits *limits);
+
+/* Parses text (len bytes, may lack a final newline). name is used in
+   errors ("petrel.conf:12: [limits] max_message_size: not a size").
+   Relative paths are resolved against base_dir. Returns the config, or
+   NULL with *error_r set (heap; caller frees). */
+struct config *config_parse(const char *name, const char *text, size_t len,
+    const char *base_dir, char **error_r);
+/* Reads and parses path. NULL with *error_r on error. */
+struct config *config_load(const char *path, char **error_r);
+void config_free(struct config **config);
+
+const char *config_protocol_name(enum config_protocol protocol);
+#endif

@@ -1,0 +1,109 @@
+/* queue.h — the durable mail queue: DATA/queue/queue.db (SQLite, WAL) holds
+   envelopes and delivery state; DATA/queue/msg/<id> holds the message bytes,
+   written once, never modified (DESIGN.md §3).
+
+   Durability order: bytes to DATA/queue/tmp/<id> → fsync(file) →
+   rename into msg/ → fsync(msg dir) → commit the envelope row → the
+   completion callback → "250 2.0.0 queued as <id>". Concurrent commits
+   share one directory fsync and one SQLite transaction (group commit), so
+   durability does not cost a transaction per message. On open, files in tmp/
+   and files in msg/ without a committed row are removed: acknowledged mail
+   always has both, unacknowledged mail has neither.
+
+   Thread model: a queue handle is shared by all threads. queue_writer_*
+   run on the I/O thread that receives the message (plain write(2) into the
+   page cache; no fsync). queue_commit_async hands the writer to the
+   committer thread, and the callback runs on the event_base given. */
+#ifndef PETREL_QUEUE_H
+#define PETREL_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct event_base;
+struct queue;
+struct queue_writer;
+
+/* DSN NOTIFY bits (RFC 3461 §4.1); 0 means not given. */
+enum queue_notify {
+	QUEUE_NOTIFY_NEVER = 1 << 0,
+	QUEUE_NOTIFY_SUCCESS = 1 << 1,
+	QUEUE_NOTIFY_FAILURE = 1 << 2,
+	QUEUE_NOTIFY_DELAY = 1 << 3,
+};
+
+enum queue_body { QUEUE_BODY_7BIT, QUEUE_BODY_8BITMIME, QUEUE_BODY_BINARYMIME };
+enum queue_ret { QUEUE_RET_UNSET, QUEUE_RET_FULL, QUEUE_RET_HDRS };
+
+struct queue_rcpt {
+	char *address;		/* as given in RCPT TO, without <> */
+	unsigned notify;	/* enum queue_notify bits */
+	char *orcpt;		/* ORCPT value ("rfc822;x@y"), or NULL */
+	/* Filled by queue_list/queue_show: */
+	char *status;		/* "queued", "delivered", "deferred", "failed" */
+	char *last_error;	/* last delivery answer, or NULL */
+};
+
+struct queue_envelope {
+	char id[32];		/* assigned by queue_writer_new */
+	char *mail_from;	/* without <>; "" for the null sender */
+	enum queue_body body;
+	bool smtputf8;
+	enum queue_ret ret;
+	char *envid;		/* ENVID, or NULL */
+	char *helo;		/* client's EHLO/HELO name */
+	char *client_addr;	/* client IP as text */
+	char *auth_user;	/* authenticated user, or NULL */
+	struct queue_rcpt *rcpts;
+	size_t n_rcpts;
+	/* Filled by the queue: */
+	time_t arrival;
+	uint64_t size;		/* bytes of the stored message */
+	time_t next_attempt;
+};
+
+/* Opens (creating when missing) DATA/queue and recovers it. Returns 0, or -1
+   with *error_r (heap). May block: call before serving, or on a worker. */
+int queue_open(const char *data_dir, struct queue **queue_r, char **error_r);
+/* Stops the committer after the commits already handed to it. */
+void queue_close(struct queue **queue);
+
+/* Starts a new message: a unique, time-sortable id and an open tmp file.
+   Returns NULL with *error_r (static text) on a disk error. */
+struct queue_writer *queue_writer_new(struct queue *queue,
+    const char **error_r);
+const char *queue_writer_id(const struct queue_writer *w);
+/* Appends bytes. Returns 0, or -1 on a write error (disk full...). */
+int queue_writer_write(struct queue_writer *w, const void *data, size_t len);
+uint64_t queue_writer_size(const struct queue_writer *w);
+/* Abandons the message and removes its tmp file. Accepts NULL. */
+void queue_writer_abort(struct queue_writer **w);
+
+/* Called on the thread of the event_base passed to queue_commit_async once
+   the message is durable (ok true) or could not be made durable (ok false,
+   error is a short reason for the log; the caller answers 451 4.3.0). */
+typedef void queue_commit_cb(bool ok, const char *id, const char *error,
+    void *ctx);
+
+/* Takes ownership of *w (sets it to NULL) and copies env. Group commit. */
+void queue_commit_async(struct queue *queue, struct queue_writer **w,
+    const struct queue_envelope *env, struct event_base *base,
+    queue_commit_cb *cb, void *ctx);
+/* The same, blocking until durable (CLI, tests). Returns 0 or -1. */
+int queue_commit(struct queue *queue, struct queue_writer **w,
+    const struct queue_envelope *env, char **error_r);
+
+/* Inspection for the CLI and (later) the web UI. queue_list fills a heap
+   array of envelopes (rcpts included), oldest first. */
+int queue_list(struct queue *queue, struct queue_envelope **envs_r,
+    size_t *n_r, char **error_r);
+/* 0 found, 1 not found, -1 error. */
+int queue_show(struct queue *queue, const char *id,
+    struct queue_envelope *env_r, char **error_r);
+/* Path of a queued message's bytes ("DATA/queue/msg/<id>"); heap. */
+char *queue_message_path(struct queue *queue, const char *id);
+void queue_envelope_clear(struct queue_envelope *env);
+void queue_envelopes_free(struct queue_envelope *envs, size_t n);
+#endif
