@@ -60,13 +60,29 @@ $(A)/libpetrel.a: $(SRCS:%.c=$(A)/obj/%.o)
 $(A)/petrel: $(A)/obj/src/main.o $(A)/libpetrel.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
-# One unit-test binary per *_test.c, linked against the library.
-$(A)/test/%: $(A)/obj/src/%.o $(A)/libpetrel.a
+# Module dependencies point one way (STYLE.md §1). A unit test links only its
+# own module and what lies below it, so the link line proves the direction.
+DEPS_lib        := lib
+DEPS_mail       := lib mail
+DEPS_smtp       := lib mail smtp
+DEPS_config     := lib config
+DEPS_auth       := lib auth
+DEPS_directory  := lib mail auth directory
+DEPS_queue      := lib queue
+DEPS_server     := lib config server
+DEPS_smtpd      := lib mail smtp config auth directory queue server smtpd
+DEPS_cli        := lib mail smtp config auth directory queue server smtpd cli
+DEPS_fuzz       := lib mail smtp config
+modobjs = $(foreach d,$(1),$(patsubst %.c,$(2)/obj/%.o,$(filter src/$(d)/%,$(SRCS))))
+
+.SECONDEXPANSION:
+# One unit-test binary per *_test.c.
+$(A)/test/%: $(A)/obj/src/%.o $$(call modobjs,$$(DEPS_$$(firstword $$(subst /, ,$$*))),$(A))
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
 # Fuzz targets replayed over their corpora with a plain main() (fuzz/replay.c).
-$(A)/fuzz/%: $(A)/obj/fuzz/%.o $(A)/obj/fuzz/replay.o $(A)/libpetrel.a
+$(A)/fuzz/%: $(A)/obj/fuzz/%.o $(A)/obj/fuzz/replay.o $$(call modobjs,$(DEPS_fuzz),$(A))
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
@@ -94,7 +110,7 @@ FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 $(F)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
-$(F)/%: $(F)/obj/fuzz/%.o $(SRCS:%.c=$(F)/obj/%.o)
+$(F)/%: $(F)/obj/fuzz/%.o $$(call modobjs,$(DEPS_fuzz),$(F))
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 fuzz: $(FUZZERS:fuzz/%.c=$(F)/%)
 	@set -e; for f in $^; do n=$$(basename $$f); mkdir -p fuzz/corpus/$$n; \
