@@ -32,11 +32,10 @@ struct smtp_data {
 /* max_line counts the CRLF (1000 for RFC 5321). */
 void smtp_data_init(struct smtp_data *d, size_t max_line);
 /* Consumes input up to and including the terminator and appends decoded
-   bytes to out (which the caller drains as it likes). Returns the bytes
-   of input consumed; d->done tells whether the terminator was reached
-   (bytes after it are the next command and were not consumed). Returns -1
-   if out refuses bytes (its max reached) — callers size out for a chunk
-   and flush it to the queue file between calls. */
-long smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
+   bytes to out (at most 2 * len bytes: repairs add a CR; out must have
+   room, else it is a bug and we panic). Returns the number of input bytes
+   consumed; d->done tells whether the terminator was reached (bytes after
+   it are the next command and are not consumed). */
+size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
     struct buf *out);
 #endif
