@@ -8,7 +8,8 @@
    share one directory fsync and one SQLite transaction (group commit), so
    durability does not cost a transaction per message. On open, files in tmp/
    and files in msg/ without a committed row are removed: acknowledged mail
-   always has both, unacknowledged mail has neither.
+   always has both, unacknowledged mail has neither. Only the first process
+   to open the queue recovers it (a CLI run beside the server does not).
 
    Thread model: a queue handle is shared by all threads. queue_writer_*
    run on the I/O thread that receives the message (plain write(2) into the
@@ -67,7 +68,10 @@ struct queue_envelope {
 /* Opens (creating when missing) DATA/queue and recovers it. Returns 0, or -1
    with *error_r (heap). May block: call before serving, or on a worker. */
 int queue_open(const char *data_dir, struct queue **queue_r, char **error_r);
-/* Stops the committer after the commits already handed to it. */
+/* Stops the committer after the commits already handed to it. Every
+   writer must have been committed or aborted before, and the event_bases
+   named in those commits must outlive this call (their completions are
+   posted to them). Accepts NULL. */
 void queue_close(struct queue **queue);
 
 /* Starts a new message: a unique, time-sortable id and an open tmp file.
@@ -87,16 +91,22 @@ void queue_writer_abort(struct queue_writer **w);
 typedef void queue_commit_cb(bool ok, const char *id, const char *error,
     void *ctx);
 
-/* Takes ownership of *w (sets it to NULL) and copies env. Group commit. */
+/* Takes ownership of *w (sets it to NULL) and copies env. Group commit.
+   Never blocks and never calls cb before returning. With base == NULL, cb
+   runs on the committer thread: it must be quick and must not call
+   queue_commit (tests, tools without an event loop). */
 void queue_commit_async(struct queue *queue, struct queue_writer **w,
     const struct queue_envelope *env, struct event_base *base,
     queue_commit_cb *cb, void *ctx);
-/* The same, blocking until durable (CLI, tests). Returns 0 or -1. */
+/* The same, blocking until durable (CLI, tests). Returns 0, or -1 with
+   *error_r (heap). Not from a base == NULL callback. */
 int queue_commit(struct queue *queue, struct queue_writer **w,
     const struct queue_envelope *env, char **error_r);
 
-/* Inspection for the CLI and (later) the web UI. queue_list fills a heap
-   array of envelopes (rcpts included), oldest first. */
+/* Inspection for the CLI and (later) the web UI, on a query-only SQLite
+   connection of its own (serialised by a mutex), so they never wait for a
+   group commit. May block. queue_list fills a heap array of envelopes
+   (rcpts included), oldest first; free it with queue_envelopes_free. */
 int queue_list(struct queue *queue, struct queue_envelope **envs_r,
     size_t *n_r, char **error_r);
 /* 0 found, 1 not found, -1 error. */
@@ -106,4 +116,13 @@ int queue_show(struct queue *queue, const char *id,
 char *queue_message_path(struct queue *queue, const char *id);
 void queue_envelope_clear(struct queue_envelope *env);
 void queue_envelopes_free(struct queue_envelope *envs, size_t n);
+
+/* Counters of this handle since queue_open (tests, metrics). A batch is one
+   group commit: one msg/ directory fsync and one SQLite transaction. */
+struct queue_stats {
+	uint64_t batches;	/* group commits run */
+	uint64_t queued;	/* messages made durable */
+	uint64_t failed;	/* commits answered ok=false */
+};
+void queue_stats(struct queue *queue, struct queue_stats *stats_r);
 #endif

@@ -1,0 +1,89 @@
+/* queue_private.h — what the files of src/queue/ share: the handle, the
+   writer, and the functions of queue_id.c, queue_db.c and queue_commit.c.
+   Nothing outside src/queue/ includes this file.
+
+   Locking: mutex guards the committer's job list and the stats; read_mutex
+   guards the read connection (queue_list/queue_show). The write connection
+   belongs to the committer thread once it runs (queue_open uses it before). */
+#ifndef PETREL_QUEUE_PRIVATE_H
+#define PETREL_QUEUE_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "queue/queue.h"
+
+struct queue_db;
+struct queue_job;
+
+/* Ids are at most 31 characters of [0-9A-Za-z] (queue_envelope.id[32]). */
+#define QUEUE_ID_SIZE 32
+
+struct queue {
+	char *dir;			/* DATA/queue */
+	int tmp_fd, msg_fd;		/* directory fds of tmp/ and msg/ */
+	int lock_fd;			/* flock: see queue_open */
+
+	struct queue_db *wdb;		/* committer thread's connection */
+	struct queue_db *rdb;		/* queue_list/queue_show */
+	pthread_mutex_t read_mutex;
+
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;		/* wakes the committer */
+	struct queue_job *head;		/* pending, oldest first */
+	struct queue_job **tailp;
+	bool stopping;
+	bool running;			/* the committer thread runs */
+	pthread_t thread;
+	struct queue_stats stats;
+};
+
+struct queue_writer {
+	struct queue *queue;
+	char id[QUEUE_ID_SIZE];
+	int fd;				/* tmp/<id>, -1 once closed */
+	uint64_t size;
+	int error;			/* errno of the first failed write */
+};
+
+/* queue_id.c */
+/* Writes a new id into id_r: 12 hex digits of microseconds since the
+   epoch, 4 of a per-process counter, 8 of a per-process random salt, so ids
+   sort by arrival and differ across threads, processes and restarts. */
+void queue_id_new(char id_r[QUEUE_ID_SIZE]);
+/* 1 to 31 characters of [0-9A-Za-z]: safe as a file name. */
+bool queue_id_is_valid(const char *id);
+
+/* queue_db.c — the SQLite backend; may block. */
+/* Opens DATA/queue/queue.db. The writer connection creates the file and
+   brings the schema up to date; the reader is query-only. Returns 0, or -1
+   with *error_r (heap). */
+int queue_db_open(const char *path, bool writer, struct queue_db **db_r,
+    char **error_r);
+void queue_db_close(struct queue_db **db);
+/* Group-commit transaction: begin, one insert per message (each in its own
+   savepoint, so a bad row fails only its message), commit or rollback.
+   Each returns 0, or -1 with *error_r (heap). */
+int queue_db_begin(struct queue_db *db, char **error_r);
+int queue_db_insert(struct queue_db *db, const struct queue_envelope *env,
+    char **error_r);
+int queue_db_commit(struct queue_db *db, char **error_r);
+void queue_db_rollback(struct queue_db *db);
+/* 1 when a row names id, 0 when none does, -1 on error (*error_r). */
+int queue_db_exists(struct queue_db *db, const char *id, char **error_r);
+/* Calls fn for every message row (recovery). fn returns 0 to go on. */
+typedef int queue_db_each_fn(const char *id, uint64_t size, void *ctx);
+int queue_db_each(struct queue_db *db, queue_db_each_fn *fn, void *ctx,
+    char **error_r);
+/* As queue_list and queue_show, on one connection. */
+int queue_db_list(struct queue_db *db, struct queue_envelope **envs_r,
+    size_t *n_r, char **error_r);
+int queue_db_show(struct queue_db *db, const char *id,
+    struct queue_envelope *env_r, char **error_r);
+
+/* queue_commit.c */
+/* Starts and stops the committer thread; stop drains the pending jobs. */
+void queue_commit_start(struct queue *queue);
+void queue_commit_stop(struct queue *queue);
+#endif
