@@ -1,0 +1,169 @@
+/* smtpd_private.h — what the files of src/smtpd/ share: the session
+   structure, its states, and the command handlers of smtpd_cmd.c,
+   smtpd_mail.c and smtpd_data.c. Nothing outside src/smtpd/ includes it.
+
+   Invariants: the state changes only in smtpd_session_set_state(), which
+   panics on an illegal transition; a session is touched only on the I/O
+   thread of its conn; a session is freed only when nothing of it is on the
+   stack (depth == 0) and no queue commit still names it. */
+#ifndef PETREL_SMTPD_PRIVATE_H
+#define PETREL_SMTPD_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "queue/queue.h"
+#include "smtp/smtp_data.h"
+#include "smtpd/smtpd_session.h"
+
+struct conn;
+struct event;
+struct smtp_command;
+
+/* Input fed to smtp_data_feed at once. It writes at most twice what it
+   is fed (repaired line ends), so data_out never needs more than
+   SMTPD_DATA_OUT_MAX; the decoded bytes go to the queue file after each
+   feed, so a message never sits in memory. */
+#define SMTPD_DATA_FEED_MAX	(32 * 1024)
+#define SMTPD_DATA_OUT_MAX	(2 * SMTPD_DATA_FEED_MAX)
+
+enum smtpd_state {
+	SMTPD_STATE_HANDSHAKE,	/* TLS handshake: implicit TLS or STARTTLS */
+	SMTPD_STATE_INIT,	/* greeted; HELO/EHLO expected */
+	SMTPD_STATE_READY,	/* HELO/EHLO done, no transaction */
+	SMTPD_STATE_MAIL,	/* MAIL accepted; RCPTs, then DATA or BDAT */
+	SMTPD_STATE_BDAT,	/* between the BDAT chunks of a transaction */
+	SMTPD_STATE_DATA,	/* reading the DATA body */
+	SMTPD_STATE_CHUNK,	/* reading the octets of one BDAT chunk */
+	SMTPD_STATE_COMMIT,	/* waiting for the queue's durable commit */
+	SMTPD_STATE_CLOSING,	/* last reply written, conn closing */
+	SMTPD_STATE_COUNT
+};
+
+#define SMTPD_ST(x) (1u << SMTPD_STATE_##x)
+/* States in which the input is read as command lines. */
+#define SMTPD_ST_COMMANDS \
+	(SMTPD_ST(INIT) | SMTPD_ST(READY) | SMTPD_ST(MAIL) | SMTPD_ST(BDAT))
+
+/* Why a BDAT chunk is read but not kept: answered at the chunk's end
+   (RFC 3030 §2: the octets are consumed whatever the reply). */
+enum smtpd_chunk_fail {
+	SMTPD_CHUNK_OK,
+	SMTPD_CHUNK_NO_HELO,		/* 503 5.5.1 send HELO/EHLO first */
+	SMTPD_CHUNK_NO_MAIL,		/* 503 5.5.1 need MAIL command */
+	SMTPD_CHUNK_NO_RCPT,		/* 503 5.5.1 need RCPT command */
+	SMTPD_CHUNK_NO_VALID_RCPT,	/* 554 5.5.1 no valid recipients */
+	SMTPD_CHUNK_TOO_BIG,		/* 552 5.3.4 */
+	SMTPD_CHUNK_WRITE_ERROR,	/* 451 4.3.0 */
+};
+
+struct smtpd_session {
+	struct smtpd_session_params params;	/* copied at start */
+	const struct config *config;		/* params.config */
+	struct conn *conn;			/* NULL once closed */
+	char id[32];				/* conn_id(), kept for logs */
+	char addr[64];				/* peer address */
+
+	enum smtpd_state state;
+	unsigned depth;		/* callbacks of this session on the stack */
+	bool dead;		/* conn gone: free when depth drops to 0 */
+	bool processing;	/* inside smtpd_session_process */
+	bool wait_drain;	/* output over the limit: wait for on_drain */
+	bool shutdown;		/* graceful shutdown: close when idle */
+	bool greeted;		/* the 220 greeting was written */
+	bool starttls_offered;	/* listener is STARTTLS and TLS is loaded */
+	size_t out_limit;	/* output pending above this: stop reading */
+
+	/* HELO/EHLO. */
+	char *helo;
+	bool esmtp;
+
+	/* The transaction (MAIL to end of data). */
+	struct queue_envelope env;
+	size_t rcpt_cap;
+	unsigned rcpt_attempts;		/* RCPTs tried, accepted or not */
+	bool bdat_used;			/* BDAT seen: DATA now refused */
+	struct queue_writer *writer;	/* open from DATA/first BDAT */
+	uint64_t data_size;		/* message octets, Received excluded */
+	uint64_t queued_size;		/* stored octets, for the log line */
+
+	/* DATA body. */
+	struct smtp_data data;
+	struct buf data_out;		/* decoded bytes waiting for the writer */
+	bool data_too_big;
+	bool data_write_error;
+
+	/* BDAT chunk being read. */
+	uint64_t chunk_size, chunk_left;
+	bool chunk_last;
+	enum smtpd_chunk_fail chunk_fail;
+
+	/* Reply held back by the unknown-recipient delay (No mailbox oracle). */
+	struct event *delay_timer;
+	char *delayed_reply;
+
+	/* Counters. */
+	unsigned errors;		/* toward max_errors */
+	unsigned junk;			/* NOOP/RSET/VRFY/EXPN/HELP */
+	unsigned unknown_rcpts;		/* per session */
+	unsigned n_messages;		/* queued in this session */
+	unsigned n_rcpts_total;		/* accepted, all transactions */
+	unsigned n_commands;
+
+	struct smtpd_session *prev, *next;	/* smtpd_thread's list */
+};
+
+/* smtpd_session.c */
+void smtpd_session_set_state(struct smtpd_session *s, enum smtpd_state to);
+/* One reply line; text without CRLF. */
+void smtpd_session_reply(struct smtpd_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A reply that counts against max_errors; past the budget it is followed
+   by 421 and the connection closes. */
+void smtpd_session_error(struct smtpd_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Writes a last reply (may be NULL) and closes after flushing. */
+void smtpd_session_close(struct smtpd_session *s, const char *reply);
+/* The transaction is over (success, RSET, error): frees the envelope,
+   aborts an open writer, goes to READY (or INIT without HELO). Closes the
+   session if a graceful shutdown is waiting for the transaction. */
+void smtpd_session_end_transaction(struct smtpd_session *s);
+/* Drops the transaction's data without changing state. */
+void smtpd_session_clear_transaction(struct smtpd_session *s);
+/* A non-transaction command (NOOP, RSET, VRFY, EXPN, HELP) was answered;
+   past max_commands_before_data each one counts as an error. */
+void smtpd_session_junk(struct smtpd_session *s);
+/* Holds reply back for delay_ms with input paused, then writes it and
+   goes on with pipelined commands. */
+void smtpd_session_delay_reply(struct smtpd_session *s, unsigned delay_ms,
+    const char *reply);
+/* After an asynchronous wait (commit) ends: resumes input and goes on
+   with pipelined commands. */
+void smtpd_session_resume(struct smtpd_session *s);
+void smtpd_session_enter(struct smtpd_session *s);
+void smtpd_session_leave(struct smtpd_session *s);
+/* "conn=<id>" text for log lines. */
+#define SMTPD_LOG_PREFIX "smtpd: conn=%s"
+
+/* smtpd_cmd.c — HELO, EHLO, STARTTLS, RSET, NOOP, QUIT, VRFY, EXPN, HELP,
+   AUTH; smtpd_cmd_dispatch runs one parsed command through the table. */
+void smtpd_cmd_dispatch(struct smtpd_session *s, struct smtp_command *cmd);
+/* The TLS handshake finished (RFC 3207 §4.2: forget everything). */
+void smtpd_cmd_tls_done(struct smtpd_session *s);
+
+/* smtpd_mail.c — MAIL and RCPT. */
+void smtpd_mail_cmd(struct smtpd_session *s, struct smtp_command *cmd);
+void smtpd_mail_rcpt_cmd(struct smtpd_session *s, struct smtp_command *cmd);
+/* Frees the envelope's fields and zeroes it. */
+void smtpd_mail_envelope_clear(struct smtpd_session *s);
+
+/* smtpd_data.c — DATA and BDAT, their bodies, and the queue commit. */
+void smtpd_data_cmd(struct smtpd_session *s, struct smtp_command *cmd);
+void smtpd_data_bdat_cmd(struct smtpd_session *s, struct smtp_command *cmd);
+/* Reads body bytes in DATA or CHUNK state. Returns 1 when it made
+   progress and the caller should go on, 0 when it needs more input. */
+int smtpd_data_input(struct smtpd_session *s);
+int smtpd_data_chunk_input(struct smtpd_session *s);
+#endif

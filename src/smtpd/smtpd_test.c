@@ -1,0 +1,1620 @@
+/* smtpd_test.c — SMTP sessions end to end inside one process: the real
+   conn on a loopback TCP socket, a real event_base, a temporary data dir
+   whose directory is made through the admin API, and the real queue.
+   The test is the client: it writes bytes (whole, pipelined, or one at a
+   time), runs the event loop until replies arrive, and checks the replies,
+   the queued envelopes and the queued bytes. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "config/config.h"
+#include "directory/directory.h"
+#include "directory/directory_admin.h"
+#include "lib/buf.h"
+#include "lib/fsutil.h"
+#include "lib/log.h"
+#include "lib/test.h"
+#include "lib/tls.h"
+#include "lib/worker.h"
+#include "lib/xmalloc.h"
+#include "queue/queue.h"
+#include "smtp/smtp_data.h"
+#include "smtpd/smtpd_session.h"
+#include "smtpd/smtpd_thread.h"
+
+#define HOST "mx.example.test"
+#define WAIT_MS 10000
+
+static struct {
+	char *dir;
+	struct config config;
+	struct config_limits defaults;
+	struct config_listener plain, starttls, implicit;
+	struct event_base *base;
+	struct queue *queue;
+	struct smtpd_thread *thread;
+	int lfd;			/* loopback listener */
+	struct sockaddr_in laddr;
+	unsigned started, ended;
+	SSL_CTX *server_tls, *client_tls;
+} T;
+
+struct client {
+	int fd;
+	SSL *ssl;
+	struct buf in;
+	bool eof;
+};
+
+/* --- harness ------------------------------------------------------------ */
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+on_end(void *ctx)
+{
+	(void)ctx;
+	T.ended++;
+}
+
+static void
+pump(void)
+{
+	event_base_loop(T.base, EVLOOP_NONBLOCK);
+}
+
+static void
+client_fill(struct client *c)
+{
+	char tmp[16384];
+
+	for (;;) {
+		if (c->ssl != NULL) {
+			int r = SSL_read(c->ssl, tmp, sizeof(tmp));
+
+			if (r > 0) {
+				TEST_ASSERT(buf_append(&c->in, tmp, (size_t)r) == 0);
+				continue;
+			}
+			int e = SSL_get_error(c->ssl, r);
+
+			if (e != SSL_ERROR_WANT_READ &&
+			    e != SSL_ERROR_WANT_WRITE)
+				c->eof = true;
+			return;
+		}
+		ssize_t n = read(c->fd, tmp, sizeof(tmp));
+
+		if (n > 0) {
+			TEST_ASSERT(buf_append(&c->in, tmp, (size_t)n) == 0);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		c->eof = true;
+		return;
+	}
+}
+
+/* Runs the server side a little and collects what the client got. */
+static void
+step(struct client *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+	pump();
+	client_fill(c);
+	(void)poll(&pfd, 1, 1);
+	pump();
+}
+
+/* rcvbuf: the client socket's receive buffer (0: the system's), small
+   to make the server's output back up. */
+static void
+client_connect_rcvbuf(struct client *c, struct smtpd_thread *thread,
+    const struct config_listener *listener, SSL_CTX *tls, int rcvbuf)
+{
+	struct smtpd_session_params params = {
+		.config = &T.config,
+		.listener = listener,
+		.queue = T.queue,
+		.thread = thread,
+		.tls = tls,
+		.on_end = on_end,
+	};
+	int sfd;
+
+	memset(c, 0, sizeof(*c));
+	buf_init(&c->in, 0);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (c->fd != -1 && rcvbuf > 0)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf));
+	if (c->fd == -1 || connect(c->fd, (struct sockaddr *)&T.laddr,
+	    sizeof(T.laddr)) == -1)
+		panic("client_connect: %s", strerror(errno));
+	sfd = accept(T.lfd, NULL, NULL);
+	if (sfd == -1)
+		panic("client_connect: accept: %s", strerror(errno));
+	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == -1)
+		panic("client_connect: fcntl");
+	T.started++;
+	smtpd_session_start(sfd, &params);
+}
+
+static void
+client_connect(struct client *c, struct smtpd_thread *thread,
+    const struct config_listener *listener, SSL_CTX *tls)
+{
+	client_connect_rcvbuf(c, thread, listener, tls, 0);
+}
+
+static void
+client_free(struct client *c)
+{
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	c->ssl = NULL;
+	buf_clear(&c->in);
+}
+
+static void
+client_send(struct client *c, const void *data, size_t len)
+{
+	const char *p = data;
+	long long deadline = now_ms() + WAIT_MS;
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n;
+
+		if (c->ssl != NULL) {
+			size_t chunk = len - off > INT_MAX ? INT_MAX : len - off;
+			int r = SSL_write(c->ssl, p + off, (int)chunk);
+
+			if (r > 0) {
+				n = r;
+			} else {
+				int e = SSL_get_error(c->ssl, r);
+
+				if (e != SSL_ERROR_WANT_READ &&
+				    e != SSL_ERROR_WANT_WRITE) {
+					test_fail(__FILE__, __LINE__,
+					    "SSL_write failed (%d)", e);
+					return;
+				}
+				n = -1;
+				errno = EAGAIN;
+			}
+		} else {
+			n = send(c->fd, p + off, len - off, MSG_NOSIGNAL);
+		}
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR) && now_ms() < deadline) {
+			step(c);
+			continue;
+		}
+		test_fail(__FILE__, __LINE__, "send: %s", strerror(errno));
+		return;
+	}
+}
+
+static void
+client_send_str(struct client *c, const char *s)
+{
+	client_send(c, s, strlen(s));
+}
+
+/* One complete reply (all its lines, without the last CRLF), or NULL on
+   EOF or after WAIT_MS. Heap. */
+static char *
+client_reply(struct client *c)
+{
+	long long deadline = now_ms() + WAIT_MS;
+
+	for (;;) {
+		size_t pos = 0;
+
+		while (pos < c->in.len) {
+			const char *line = c->in.data + pos;
+			const char *crlf = memmem(line, c->in.len - pos,
+			    "\r\n", 2);
+
+			if (crlf == NULL)
+				break;
+			size_t llen = (size_t)(crlf - line);
+
+			if (llen < 4 || line[3] != '-') {
+				size_t end = pos + llen;
+				char *r = xstrndup(c->in.data, end);
+
+				buf_consume(&c->in, end + 2);
+				return r;
+			}
+			pos += llen + 2;
+		}
+		if (c->eof || now_ms() > deadline)
+			return NULL;
+		step(c);
+	}
+}
+
+static char *
+expect_at(const char *file, int line, struct client *c, const char *prefix)
+{
+	char *r = client_reply(c);
+
+	if (r == NULL || strncmp(r, prefix, strlen(prefix)) != 0)
+		test_fail(file, line, "reply \"%s\", want \"%s...\"",
+		    r != NULL ? r : "(none)", prefix);
+	return r;
+}
+
+#define EXPECT(c, prefix) free(expect_at(__FILE__, __LINE__, (c), (prefix)))
+#define EXPECT_GET(c, prefix) expect_at(__FILE__, __LINE__, (c), (prefix))
+
+static void
+wait_eof_at(const char *file, int line, struct client *c)
+{
+	long long deadline = now_ms() + WAIT_MS;
+
+	while (!c->eof && now_ms() < deadline)
+		step(c);
+	if (!c->eof)
+		test_fail(file, line, "connection still open");
+	if (c->in.len > 0)
+		test_fail(file, line, "unexpected bytes before EOF: \"%.*s\"",
+		    (int)c->in.len, c->in.data);
+}
+
+#define WAIT_EOF(c) wait_eof_at(__FILE__, __LINE__, (c))
+
+/* Every session started so far has freed itself. */
+static void
+wait_sessions_gone_at(const char *file, int line)
+{
+	long long deadline = now_ms() + WAIT_MS;
+
+	while (T.ended < T.started && now_ms() < deadline) {
+		pump();
+		usleep(1000);
+	}
+	if (T.ended != T.started)
+		test_fail(file, line, "%u sessions still alive",
+		    T.started - T.ended);
+}
+
+#define WAIT_SESSIONS_GONE() wait_sessions_gone_at(__FILE__, __LINE__)
+
+static void
+client_quit(struct client *c)
+{
+	client_send_str(c, "QUIT\r\n");
+	EXPECT(c, "221 2.0.0");
+	WAIT_EOF(c);
+	client_free(c);
+	WAIT_SESSIONS_GONE();
+}
+
+static void
+client_hello(struct client *c)
+{
+	EXPECT(c, "220 " HOST " ESMTP petrel");
+	client_send_str(c, "EHLO client.test\r\n");
+	EXPECT(c, "250-" HOST);
+}
+
+static void
+client_handshake(struct client *c)
+{
+	long long deadline = now_ms() + WAIT_MS;
+	SSL *ssl = SSL_new(T.client_tls);
+
+	if (ssl == NULL || SSL_set_fd(ssl, c->fd) != 1)
+		panic("client_handshake: SSL_new");
+	SSL_set_connect_state(ssl);
+	for (;;) {
+		int r = SSL_do_handshake(ssl);
+
+		if (r == 1)
+			break;
+		int e = SSL_get_error(ssl, r);
+
+		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
+		    now_ms() > deadline) {
+			test_fail(__FILE__, __LINE__, "handshake failed (%d)",
+			    e);
+			SSL_free(ssl);
+			return;
+		}
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+		pump();
+		(void)poll(&pfd, 1, 1);
+	}
+	c->ssl = ssl;
+}
+
+static void
+reset_config(void)
+{
+	T.config.limits = T.defaults;
+}
+
+/* "250 2.0.0 Ok: queued as <id>" -> id (heap), or NULL. */
+static char *
+queued_id(const char *reply)
+{
+	const char *p = reply != NULL ? strstr(reply, "queued as ") : NULL;
+
+	return p != NULL ? xstrdup(p + strlen("queued as ")) : NULL;
+}
+
+static size_t
+queue_count(void)
+{
+	struct queue_envelope *envs = NULL;
+	char *error = NULL;
+	size_t n = 0;
+
+	if (queue_list(T.queue, &envs, &n, &error) == -1) {
+		test_fail(__FILE__, __LINE__, "queue_list: %s", error);
+		free(error);
+		return 0;
+	}
+	queue_envelopes_free(envs, n);
+	return n;
+}
+
+/* Files in DATA/queue/tmp: messages being received, or leaked. */
+static size_t
+queue_tmp_files(void)
+{
+	char *path = xasprintf("%s/queue/tmp", T.dir);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	size_t n = 0;
+
+	free(path);
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The stored message of id split into its Received header (heap, through
+   the CRLF ending it) and the rest (heap, *body_len_r bytes). */
+static bool
+queued_message(const char *id, char **hdr_r, char **body_r,
+    size_t *body_len_r)
+{
+	char *path = queue_message_path(T.queue, id);
+	char *data = NULL;
+	size_t len = 0, i;
+	bool ok = false;
+
+	*hdr_r = *body_r = NULL;
+	if (fsutil_read_file(path, 64 * 1024 * 1024, &data, &len) == -1)
+		goto out;
+	/* The header ends at the first CRLF not followed by a tab. */
+	for (i = 0; i + 1 < len; i++) {
+		if (data[i] == '\r' && data[i + 1] == '\n' &&
+		    (i + 2 >= len || data[i + 2] != '\t'))
+			break;
+	}
+	if (i + 1 >= len || strncmp(data, "Received: ", 10) != 0)
+		goto out;
+	*hdr_r = xstrndup(data, i + 2);
+	*body_len_r = len - (i + 2);
+	*body_r = xmalloc(*body_len_r + 1);
+	memcpy(*body_r, data + i + 2, *body_len_r);
+	(*body_r)[*body_len_r] = '\0';
+	ok = true;
+out:
+	free(data);
+	free(path);
+	return ok;
+}
+
+/* What smtp_data makes of raw DATA input: the bytes the queue must hold. */
+static char *
+decoded(const char *raw, size_t len, size_t *len_r)
+{
+	struct smtp_data d;
+	struct buf out;
+
+	buf_init(&out, 2 * len + 16);
+	smtp_data_init(&d, 1000);
+	(void)smtp_data_feed(&d, raw, len, &out);
+	TEST_ASSERT(d.done);
+	*len_r = out.len;
+	return buf_steal(&out);
+}
+
+static void
+check_queued_body_at(const char *file, int line, const char *id,
+    const void *want, size_t want_len, char **hdr_r)
+{
+	char *hdr, *body;
+	size_t len;
+
+	if (id == NULL || !queued_message(id, &hdr, &body, &len)) {
+		test_fail(file, line, "no queued message %s",
+		    id != NULL ? id : "(null)");
+		if (hdr_r != NULL)
+			*hdr_r = NULL;
+		return;
+	}
+	if (len != want_len || memcmp(body, want, len) != 0)
+		test_fail(file, line, "queued body differs: got %zu bytes "
+		    "\"%.*s\", want %zu", len, (int)(len > 200 ? 200 : len),
+		    body, want_len);
+	free(body);
+	if (hdr_r != NULL)
+		*hdr_r = hdr;
+	else
+		free(hdr);
+}
+
+#define CHECK_QUEUED(id, want, len, hdr_r) \
+	check_queued_body_at(__FILE__, __LINE__, (id), (want), (len), (hdr_r))
+
+/* --- tests -------------------------------------------------------------- */
+
+static void
+test_greeting_and_ehlo(void)
+{
+	struct client c;
+	char *r;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 " HOST " ESMTP petrel");
+	client_send_str(&c, "EHLO client.test\r\n");
+	r = EXPECT_GET(&c, "250-" HOST "\r\n");
+	if (r != NULL) {
+		TEST_ASSERT(strstr(r, "\r\n250-PIPELINING\r\n") != NULL);
+		TEST_ASSERT(strstr(r, "\r\n250-SIZE 52428800\r\n") != NULL);
+		TEST_ASSERT(strstr(r, "\r\n250-8BITMIME\r\n") != NULL);
+		TEST_ASSERT(strstr(r, "\r\n250-SMTPUTF8\r\n") != NULL);
+		TEST_ASSERT(strstr(r, "\r\n250-ENHANCEDSTATUSCODES\r\n") !=
+		    NULL);
+		TEST_ASSERT(strstr(r, "\r\n250-DSN\r\n") != NULL);
+		TEST_ASSERT(strstr(r, "\r\n250-CHUNKING\r\n") != NULL);
+		TEST_ASSERT(strstr(r, "\r\n250 BINARYMIME") != NULL);
+		/* Plaintext listener: no STARTTLS, no AUTH. */
+		TEST_ASSERT(strstr(r, "STARTTLS") == NULL);
+		TEST_ASSERT(strstr(r, "AUTH") == NULL);
+	}
+	free(r);
+	client_send_str(&c, "HELO client.test\r\n");
+	EXPECT(&c, "250 " HOST);
+	client_send_str(&c, "EHLO\r\n");
+	EXPECT(&c, "501 5.5.4");
+	client_quit(&c);
+}
+
+static const char pipelined_body[] =
+    "Subject: pipelined\r\n"
+    "\r\n"
+    "..leading dot\r\n"
+    "smuggled\n.\nMAIL FROM:<evil@attacker.test>\r\n"
+    "bare\r.\rcr\r\n"
+    "\r\n.\n"
+    "last line\r\n"
+    ".\r\n";
+
+static void
+test_pipelined_transaction(void)
+{
+	struct queue_envelope env = { 0 };
+	size_t before = queue_count(), want_len;
+	char *r, *id, *want, *hdr = NULL, *error = NULL;
+	struct client c;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 ");
+	/* RFC 2920: everything up to DATA in one write. */
+	client_send_str(&c, "EHLO client.test\r\n"
+	    "MAIL FROM:<sender@remote.test> SIZE=300 BODY=8BITMIME "
+	    "RET=HDRS ENVID=env+2Bid\r\n"
+	    "RCPT TO:<alice@example.org> NOTIFY=SUCCESS,FAILURE "
+	    "ORCPT=rfc822;alice@example.org\r\n"
+	    "RCPT TO:<nobody@example.org>\r\n"
+	    "DATA\r\n");
+	EXPECT(&c, "250-" HOST);
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "550 5.1.1 <nobody@example.org>");
+	EXPECT(&c, "354 End data with <CR><LF>.<CR><LF>");
+	/* The body and the next command in one write: "\n.\n" and
+	   "\r\n.\n" are data (SMTP smuggling); only CRLF.CRLF ends it. */
+	client_send_str(&c, pipelined_body);
+	client_send_str(&c, "NOOP\r\n");
+	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	EXPECT(&c, "250 2.0.0 Ok");
+	id = queued_id(r);
+	free(r);
+	TEST_EQ_INT(queue_count(), before + 1);
+
+	want = decoded(pipelined_body, strlen(pipelined_body), &want_len);
+	CHECK_QUEUED(id, want, want_len, &hdr);
+	/* Dot-unstuffed, the smuggled command kept as text. */
+	TEST_ASSERT(memmem(want, want_len, "\r\n.leading dot\r\n", 16) !=
+	    NULL);
+	TEST_ASSERT(memmem(want, want_len, "..leading", 9) == NULL);
+	TEST_ASSERT(memmem(want, want_len, "MAIL FROM:<evil@attacker.test>",
+	    30) != NULL);
+	TEST_ASSERT(memmem(want, want_len, "last line\r\n", 11) != NULL);
+	free(want);
+	if (hdr != NULL && id != NULL) {
+		char *head = xasprintf("Received: from client.test (unknown "
+		    "[127.0.0.1])\r\n\tby " HOST " (petrel) with ESMTP id "
+		    "%s\r\n\tfor <alice@example.org>; ", id);
+
+		TEST_ASSERT(strncmp(hdr, head, strlen(head)) == 0);
+		free(head);
+	}
+	free(hdr);
+
+	if (id != NULL) {
+		TEST_EQ_INT(queue_show(T.queue, id, &env, &error), 0);
+		TEST_EQ_STR(env.mail_from, "sender@remote.test");
+		TEST_EQ_STR(env.helo, "client.test");
+		TEST_EQ_STR(env.client_addr, "127.0.0.1");
+		TEST_EQ_INT(env.body, QUEUE_BODY_8BITMIME);
+		TEST_EQ_INT(env.ret, QUEUE_RET_HDRS);
+		TEST_EQ_STR(env.envid, "env+id");
+		TEST_ASSERT(!env.smtputf8);
+		TEST_EQ_INT(env.n_rcpts, 1);
+		if (env.n_rcpts == 1) {
+			TEST_EQ_STR(env.rcpts[0].address, "alice@example.org");
+			TEST_EQ_INT(env.rcpts[0].notify,
+			    QUEUE_NOTIFY_SUCCESS | QUEUE_NOTIFY_FAILURE);
+			TEST_EQ_STR(env.rcpts[0].orcpt,
+			    "rfc822;alice@example.org");
+		}
+		queue_envelope_clear(&env);
+	}
+	free(error);
+	free(id);
+	client_quit(&c);
+}
+
+/* The same conversation, every byte in its own write with the event loop
+   run in between: every parser on the way must wait, never guess. */
+static void
+test_byte_at_a_time(void)
+{
+	static const char body[] = "Subject: slow\r\n\r\n..dot\r\nx\n.\ny\r\n"
+	    ".\r\n";
+	static const char *const script[] = {
+		"EHLO slow.test\r\n",
+		"MAIL FROM:<slow@remote.test>\r\n",
+		"RCPT TO:<bob@example.org>\r\n",
+		"DATA\r\n",
+		body,
+		"MAIL FROM:<slow@remote.test>\r\n",
+		"RCPT TO:<bob@example.org>\r\n",
+		"BDAT 7\r\nchunk\r\n",
+		"BDAT 3 LAST\r\nxyz",
+		"QUIT\r\n",
+	};
+	static const char *const replies[] = {
+		"220 ", ("250-" HOST), "250 2.1.0", "250 2.1.5", "354 ",
+		"250 2.0.0 Ok: queued as ", "250 2.1.0", "250 2.1.5",
+		"250 2.0.0 7 octets received", "250 2.0.0 Ok: queued as ",
+		"221 2.0.0",
+	};
+	char *ids[2] = { NULL, NULL }, *want;
+	size_t n_ids = 0, want_len;
+	struct client c;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.plain, NULL);
+	for (size_t i = 0; i < sizeof(script) / sizeof(script[0]); i++) {
+		for (const char *p = script[i]; *p != '\0'; p++) {
+			client_send(&c, p, 1);
+			pump();
+			pump();
+		}
+	}
+	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+		char *r = EXPECT_GET(&c, replies[i]);
+
+		if (strstr(replies[i], "queued") != NULL && n_ids < 2)
+			ids[n_ids++] = queued_id(r);
+		free(r);
+	}
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+
+	want = decoded(body, strlen(body), &want_len);
+	CHECK_QUEUED(ids[0], want, want_len, NULL);
+	free(want);
+	CHECK_QUEUED(ids[1], "chunk\r\nxyz", 10, NULL);
+	free(ids[0]);
+	free(ids[1]);
+}
+
+static void
+test_relay_and_recipients(void)
+{
+	struct queue_envelope env = { 0 };
+	char *r, *id, *error = NULL;
+	struct client c;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<sender@remote.test>\r\n");
+	EXPECT(&c, "250 2.1.0");
+	/* Not our domain: no relaying without AUTH. */
+	client_send_str(&c, "RCPT TO:<someone@other.test>\r\n");
+	EXPECT(&c, "550 5.7.1 <someone@other.test>: Relay access denied");
+	/* Relay tricks through our own domain. */
+	client_send_str(&c, "RCPT TO:<alice%other.test@example.org>\r\n");
+	EXPECT(&c, "550 5.7.1 <alice%other.test@example.org>: Relay access "
+	    "denied");
+	client_send_str(&c, "RCPT TO:<other.test!alice@example.org>\r\n");
+	EXPECT(&c, "550 5.7.1");
+	client_send_str(&c, "RCPT TO:<\"alice@other.test\"@example.org>\r\n");
+	EXPECT(&c, "550 5.7.1");
+	client_send_str(&c, "RCPT TO:<@relay.test:alice@example.org>\r\n");
+	EXPECT(&c, "501 5.1.3");
+	/* Directory verdicts. */
+	client_send_str(&c, "RCPT TO:<carol@example.org>\r\n");
+	EXPECT(&c, "550 5.2.1");
+	client_send_str(&c, "RCPT TO:<nobody@example.org>\r\n");
+	EXPECT(&c, "550 5.1.1 <nobody@example.org>");
+	/* RFC 5321 §4.5.1: <Postmaster> is always accepted; the host name
+	   mx.example.test is not a domain of ours, its parent is. */
+	client_send_str(&c, "RCPT TO:<Postmaster>\r\n");
+	EXPECT(&c, "250 2.1.5");
+	client_send_str(&c, "RCPT TO:<ALICE@EXAMPLE.ORG>\r\n");
+	EXPECT(&c, "250 2.1.5");
+	client_send_str(&c, "DATA\r\n");
+	EXPECT(&c, "354 ");
+	client_send_str(&c, "Subject: two\r\n\r\nhi\r\n.\r\n");
+	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	id = queued_id(r);
+	free(r);
+	if (id != NULL) {
+		char *hdr = NULL;
+
+		TEST_EQ_INT(queue_show(T.queue, id, &env, &error), 0);
+		TEST_EQ_INT(env.n_rcpts, 2);
+		if (env.n_rcpts == 2) {
+			TEST_EQ_STR(env.rcpts[0].address,
+			    "postmaster@example.test");
+			TEST_EQ_STR(env.rcpts[1].address, "ALICE@EXAMPLE.ORG");
+		}
+		queue_envelope_clear(&env);
+		/* Two recipients: no "for" clause. */
+		CHECK_QUEUED(id, "Subject: two\r\n\r\nhi\r\n", 20, &hdr);
+		TEST_ASSERT(hdr != NULL && strstr(hdr, "\tfor <") == NULL);
+		free(hdr);
+	}
+	free(id);
+	free(error);
+	client_quit(&c);
+}
+
+static void
+test_bad_sequence(void)
+{
+	struct client c;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 ");
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
+	EXPECT(&c, "503 5.5.1 Error: send HELO/EHLO first");
+	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	EXPECT(&c, "503 5.5.1 Error: need MAIL command");
+	client_send_str(&c, "DATA\r\n");
+	EXPECT(&c, "503 5.5.1");
+	client_send_str(&c, "EHLO client.test\r\n");
+	EXPECT(&c, "250-");
+	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	EXPECT(&c, "503 5.5.1 Error: need MAIL command");
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
+	EXPECT(&c, "250 2.1.0");
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
+	EXPECT(&c, "503 5.5.1 Error: nested MAIL command");
+	client_send_str(&c, "DATA\r\n");
+	EXPECT(&c, "503 5.5.1 Error: need RCPT command");
+	client_send_str(&c, "RCPT TO:<nobody@example.org>\r\n");
+	EXPECT(&c, "550 5.1.1");
+	client_send_str(&c, "DATA\r\n");
+	EXPECT(&c, "554 5.5.1 Error: no valid recipients");
+	/* STARTTLS inside a transaction. */
+	client_send_str(&c, "STARTTLS\r\n");
+	EXPECT(&c, "503 5.5.1");
+	client_send_str(&c, "RSET\r\n");
+	EXPECT(&c, "250 2.0.0 Ok");
+	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	EXPECT(&c, "503 5.5.1");
+	/* EHLO mid-transaction resets it (RFC 5321 §4.1.4). */
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
+	EXPECT(&c, "250 2.1.0");
+	client_send_str(&c, "EHLO again.test\r\n");
+	EXPECT(&c, "250-");
+	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	EXPECT(&c, "503 5.5.1");
+	client_send_str(&c, "FROB\r\n");
+	EXPECT(&c, "500 5.5.2");
+	client_send_str(&c, "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+	EXPECT(&c, "503 5.5.1");
+	client_send_str(&c, "STARTTLS\r\n");
+	EXPECT(&c, "454 4.7.0");
+	client_send_str(&c, "VRFY alice\r\n");
+	EXPECT(&c, "252 2.5.2 Cannot VRFY user, but will accept message and "
+	    "attempt delivery");
+	client_send_str(&c, "VRFY nobody@example.org\r\n");
+	EXPECT(&c, "252 2.5.2 Cannot VRFY user, but will accept message and "
+	    "attempt delivery");
+	client_send_str(&c, "EXPN staff\r\n");
+	EXPECT(&c, "502 5.5.1");
+	client_send_str(&c, "HELP\r\n");
+	EXPECT(&c, "214 2.0.0");
+	client_send_str(&c, "NOOP whatever\r\n");
+	EXPECT(&c, "250 2.0.0 Ok");
+	client_send_str(&c, "QUIT now\r\n");
+	EXPECT(&c, "501 5.5.4");
+	client_quit(&c);
+}
+
+static void
+test_nul_and_utf8(void)
+{
+	struct queue_envelope env = { 0 };
+	char *r, *id, *hdr = NULL, *error = NULL;
+	struct client c;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 ");
+	client_send(&c, "NOOP\0hidden\r\n", 13);
+	EXPECT(&c, "501 5.5.2");
+	client_send(&c, "EHLO a\0b\r\n", 10);
+	EXPECT(&c, "501 5.5.2");
+	client_send_str(&c, "EHLO client.test\r\n");
+	EXPECT(&c, "250-");
+	client_send(&c, "MAIL FROM:<a\0@remote.test>\r\n", 28);
+	EXPECT(&c, "501 5.5.2");
+	/* RFC 6531 §3.4: UTF-8 addresses need SMTPUTF8. */
+	client_send_str(&c, "MAIL FROM:<jos\xc3\xa9@remote.test>\r\n");
+	EXPECT(&c, "553 5.6.7");
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
+	EXPECT(&c, "250 2.1.0");
+	client_send_str(&c, "RCPT TO:<\xc3\xbc@example.org>\r\n");
+	EXPECT(&c, "553 5.6.7");
+	client_send_str(&c, "RSET\r\n");
+	EXPECT(&c, "250 ");
+	client_send_str(&c, "MAIL FROM:<jos\xc3\xa9@remote.test> SMTPUTF8\r\n");
+	EXPECT(&c, "250 2.1.0");
+	client_send_str(&c, "RCPT TO:<\xc3\xbc@example.org>\r\n");
+	EXPECT(&c, "550 5.1.1");
+	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	EXPECT(&c, "250 2.1.5");
+	client_send_str(&c, "DATA\r\n");
+	EXPECT(&c, "354 ");
+	client_send_str(&c, "Subject: caf\xc3\xa9\r\n\r\n\xff\xfe\r\n.\r\n");
+	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	id = queued_id(r);
+	free(r);
+	CHECK_QUEUED(id, "Subject: caf\xc3\xa9\r\n\r\n\xff\xfe\r\n", 22, &hdr);
+	TEST_ASSERT(hdr != NULL && strstr(hdr, " with UTF8SMTP id ") != NULL);
+	free(hdr);
+	if (id != NULL) {
+		TEST_EQ_INT(queue_show(T.queue, id, &env, &error), 0);
+		TEST_ASSERT(env.smtputf8);
+		TEST_EQ_STR(env.mail_from, "jos\xc3\xa9@remote.test");
+		queue_envelope_clear(&env);
+	}
+	free(error);
+	free(id);
+	client_quit(&c);
+}
+
+static void
+test_command_line_limits(void)
+{
+	struct client c;
+	char line[700];
+	char *flood;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 ");
+	/* 512 octets with CRLF: the longest line RFC 5321 allows. */
+	memcpy(line, "NOOP ", 5);
+	memset(line + 5, 'a', 505);
+	memcpy(line + 510, "\r\n", 2);
+	client_send(&c, line, 512);
+	EXPECT(&c, "250 2.0.0 Ok");
+	/* One more octet: refused, and the session goes on. */
+	memset(line + 5, 'a', 506);
+	memcpy(line + 511, "\r\n", 2);
+	client_send(&c, line, 513);
+	EXPECT(&c, "500 5.5.2");
+	client_send_str(&c, "NOOP\r\n");
+	EXPECT(&c, "250 2.0.0 Ok");
+	/* 200 KB without a line end, in pieces: one reply, then in step. */
+	flood = xmalloc(200 * 1024);
+	memset(flood, 'x', 200 * 1024);
+	client_send(&c, flood, 200 * 1024);
+	free(flood);
+	client_send_str(&c, "\r\nNOOP\r\n");
+	EXPECT(&c, "500 5.5.2");
+	EXPECT(&c, "250 2.0.0 Ok");
+	client_quit(&c);
+}
+
+static void
+test_message_limits(void)
+{
+	size_t before;
+	struct client c;
+	struct buf body;
+	char *r, *id;
+
+	reset_config();
+	T.config.limits.max_message_size = 2000;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 ");
+	client_send_str(&c, "EHLO client.test\r\n");
+	r = EXPECT_GET(&c, "250-");
+	TEST_ASSERT(r != NULL && strstr(r, "250-SIZE 2000\r\n") != NULL);
+	free(r);
+	/* RFC 1870: a declared size over the limit is refused at MAIL. */
+	client_send_str(&c, "MAIL FROM:<a@remote.test> SIZE=2001\r\n");
+	EXPECT(&c, "552 5.3.4 Message size exceeds fixed maximum message "
+	    "size");
+	before = queue_count();
+
+	/* Over the limit without a declaration: read to the end, then 552. */
+	client_send_str(&c, "MAIL FROM:<a@remote.test> SIZE=2000\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "354 ");
+	buf_init(&body, 0);
+	for (int i = 0; i < 30; i++)
+		TEST_ASSERT(buf_printf(&body, "%098d\r\n", i) == 0);
+	TEST_ASSERT(buf_append_str(&body, ".\r\nNOOP\r\n") == 0);
+	client_send(&c, body.data, body.len);
+	EXPECT(&c, "552 5.3.4 Message size exceeds fixed maximum message "
+	    "size");
+	EXPECT(&c, "250 2.0.0 Ok");
+	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	EXPECT(&c, "503 5.5.1");
+
+	/* A line over 998 characters (RFC 5322 §2.1.1). */
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "354 ");
+	buf_reset(&body);
+	TEST_ASSERT(buf_append_str(&body, "short\r\n") == 0);
+	for (int i = 0; i < 1200; i++)
+		TEST_ASSERT(buf_append(&body, "y", 1) == 0);
+	TEST_ASSERT(buf_append_str(&body, "\r\n.\r\n") == 0);
+	client_send(&c, body.data, body.len);
+	EXPECT(&c, "500 5.5.2 Message line too long");
+	TEST_EQ_INT(queue_count(), before);
+
+	/* Exactly 998 characters is fine. */
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "354 ");
+	buf_reset(&body);
+	for (int i = 0; i < 998; i++)
+		TEST_ASSERT(buf_append(&body, "z", 1) == 0);
+	TEST_ASSERT(buf_append_str(&body, "\r\n.\r\n") == 0);
+	client_send(&c, body.data, body.len);
+	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	id = queued_id(r);
+	free(r);
+	CHECK_QUEUED(id, body.data, 1000, NULL);
+	free(id);
+	TEST_EQ_INT(queue_count(), before + 1);
+	buf_clear(&body);
+	client_quit(&c);
+}
+
+static void
+test_bdat(void)
+{
+	static const char bin[12] = "\0\r\n.\r\nbin\xff\n\r";
+	struct queue_envelope env = { 0 };
+	char *r, *id, *error = NULL;
+	struct client c;
+	struct buf chunk;
+
+	reset_config();
+	T.config.limits.max_message_size = 2000;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<a@remote.test> BODY=BINARYMIME\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	/* RFC 3030 §3: BINARYMIME only by BDAT. */
+	EXPECT(&c, "503 5.5.1 Error: BODY=BINARYMIME requires BDAT");
+	/* Binary-safe: NUL, CRLF.CRLF, bare LF and CR are just octets. */
+	client_send_str(&c, "BDAT 12\r\n");
+	client_send(&c, bin, sizeof(bin));
+	EXPECT(&c, "250 2.0.0 12 octets received");
+	client_send_str(&c, "DATA\r\n");
+	EXPECT(&c, "503 5.5.1 Error: DATA after BDAT");
+	client_send_str(&c, "MAIL FROM:<x@remote.test>\r\n");
+	EXPECT(&c, "503 5.5.1");
+	client_send_str(&c, "BDAT 6 LAST\r\nending");
+	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	id = queued_id(r);
+	free(r);
+	CHECK_QUEUED(id, "\0\r\n.\r\nbin\xff\n\rending", 18, NULL);
+	if (id != NULL) {
+		TEST_EQ_INT(queue_show(T.queue, id, &env, &error), 0);
+		TEST_EQ_INT(env.body, QUEUE_BODY_BINARYMIME);
+		queue_envelope_clear(&env);
+	}
+	free(id);
+	free(error);
+
+	/* BDAT 0 LAST: an empty message is still a message. */
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nBDAT 0 LAST\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	id = queued_id(r);
+	free(r);
+	CHECK_QUEUED(id, "", 0, NULL);
+	free(id);
+
+	/* No valid recipient: the chunk is consumed, then 554. */
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<nobody@example.org>\r\nBDAT 5\r\nhelloNOOP\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "550 5.1.1");
+	EXPECT(&c, "554 5.5.1");
+	EXPECT(&c, "250 2.0.0 Ok");
+	client_send_str(&c, "RSET\r\nBDAT 3\r\nabcNOOP\r\n");
+	EXPECT(&c, "250 2.0.0 Ok");
+	EXPECT(&c, "503 5.5.1 Error: need MAIL command");
+	EXPECT(&c, "250 2.0.0 Ok");
+
+	/* Over the size limit across chunks: consumed, 552, reset. */
+	buf_init(&chunk, 0);
+	TEST_ASSERT(buf_append_str(&chunk, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nBDAT 1500\r\n") == 0);
+	for (int i = 0; i < 1500; i++)
+		TEST_ASSERT(buf_append(&chunk, "\n", 1) == 0);
+	TEST_ASSERT(buf_append_str(&chunk, "BDAT 1000 LAST\r\n") == 0);
+	for (int i = 0; i < 1000; i++)
+		TEST_ASSERT(buf_append(&chunk, "B", 1) == 0);
+	TEST_ASSERT(buf_append_str(&chunk, "NOOP\r\n") == 0);
+	client_send(&c, chunk.data, chunk.len);
+	buf_clear(&chunk);
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "250 2.0.0 1500 octets received");
+	EXPECT(&c, "552 5.3.4");
+	EXPECT(&c, "250 2.0.0 Ok");
+	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	EXPECT(&c, "503 5.5.1");
+
+	/* A size we cannot even parse loses the framing: reply, close. */
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\n"
+	    "BDAT 99999999999999999999999\r\nNOOP\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "501 5.5.4");
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+}
+
+static void
+test_error_budget(void)
+{
+	struct client c;
+
+	reset_config();
+	T.config.limits.max_errors = 3;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 ");
+	client_send_str(&c, "FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n");
+	EXPECT(&c, "500 5.5.2");
+	EXPECT(&c, "500 5.5.2");
+	EXPECT(&c, "500 5.5.2");
+	EXPECT(&c, "421 4.7.0 Too many errors");
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+
+	/* Past max_commands_before_data, each such command is an error. */
+	T.config.limits.max_errors = 2;
+	T.config.limits.max_commands_before_data = 2;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 ");
+	client_send_str(&c, "NOOP\r\nRSET\r\nNOOP\r\nVRFY x\r\nNOOP\r\n");
+	EXPECT(&c, "250 ");
+	EXPECT(&c, "250 ");
+	EXPECT(&c, "250 ");
+	EXPECT(&c, "252 ");
+	EXPECT(&c, "421 4.7.0 Too many errors");
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+}
+
+static void
+test_unknown_recipient_throttle(void)
+{
+	struct client c;
+	long long t0;
+
+	reset_config();
+	T.config.limits.unknown_rcpt_delay_after = 2;
+	T.config.limits.unknown_rcpt_close_after = 4;
+	T.config.limits.unknown_rcpt_delay_ms = 150;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<harvest@remote.test>\r\n");
+	EXPECT(&c, "250 2.1.0");
+	t0 = now_ms();
+	client_send_str(&c, "RCPT TO:<n1@example.org>\r\n"
+	    "RCPT TO:<n2@example.org>\r\n"
+	    "RCPT TO:<n3@example.org>\r\n"
+	    "RCPT TO:<alice@example.org>\r\n"
+	    "NOOP\r\n");
+	EXPECT(&c, "550 5.1.1 <n1@example.org>");
+	EXPECT(&c, "550 5.1.1 <n2@example.org>");
+	/* From the third on, every RCPT answer waits (accepted too), and
+	   the pipelined replies keep their order. */
+	EXPECT(&c, "550 5.1.1 <n3@example.org>");
+	TEST_ASSERT(now_ms() - t0 >= 150);
+	EXPECT(&c, "250 2.1.5");
+	TEST_ASSERT(now_ms() - t0 >= 300);
+	EXPECT(&c, "250 2.0.0 Ok");
+	client_send_str(&c, "RCPT TO:<n4@example.org>\r\n");
+	EXPECT(&c, "550 5.1.1 <n4@example.org>");
+	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	EXPECT(&c, "421 4.7.0 Too many unknown recipients");
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+}
+
+static void
+test_recipient_limit(void)
+{
+	struct queue_envelope env = { 0 };
+	char *r, *id, *error = NULL;
+	struct client c;
+
+	reset_config();
+	T.config.limits.max_recipients = 2;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\n"
+	    "RCPT TO:<alice@example.org>\r\n"
+	    "RCPT TO:<bob@example.org>\r\n"
+	    "RCPT TO:<postmaster@example.test>\r\n"
+	    "DATA\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "250 2.1.5");	/* a duplicate, kept once */
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "452 4.5.3");
+	EXPECT(&c, "354 ");
+	client_send_str(&c, "x\r\n.\r\n");
+	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	id = queued_id(r);
+	free(r);
+	if (id != NULL) {
+		TEST_EQ_INT(queue_show(T.queue, id, &env, &error), 0);
+		TEST_EQ_INT(env.n_rcpts, 2);
+		queue_envelope_clear(&env);
+	}
+	free(id);
+	free(error);
+	client_quit(&c);
+}
+
+static void
+test_idle_timeout(void)
+{
+	struct client c;
+	long long t0;
+
+	reset_config();
+	T.config.limits.idle_timeout = 1;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	t0 = now_ms();
+	EXPECT(&c, "220 ");
+	EXPECT(&c, "421 4.4.2 " HOST " Error: timeout exceeded");
+	TEST_ASSERT(now_ms() - t0 >= 900);
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+}
+
+static void
+test_graceful_shutdown(void)
+{
+	struct smtpd_thread *th = smtpd_thread_new(T.base, &T.config);
+	struct client a, b, hs, tx, late;
+	char *r, *id;
+
+	reset_config();
+	client_connect(&a, th, &T.plain, NULL);
+	client_hello(&a);
+	/* Implicit TLS, the client never starts the handshake. */
+	client_connect(&hs, th, &T.implicit, T.server_tls);
+	client_connect(&tx, th, &T.plain, NULL);
+	client_hello(&tx);
+	client_send_str(&tx, "MAIL FROM:<a@remote.test>\r\n");
+	EXPECT(&tx, "250 2.1.0");
+	client_connect(&b, th, &T.plain, NULL);
+	client_hello(&b);
+	client_send_str(&b, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT(&b, "250 2.1.0");
+	EXPECT(&b, "250 2.1.5");
+	EXPECT(&b, "354 ");
+	client_send_str(&b, "Subject: in flight\r\n\r\n");
+	step(&b);
+
+	smtpd_thread_shutdown(th);
+	/* Idle: told at once. */
+	EXPECT(&a, "421 4.3.2 Service shutting down");
+	WAIT_EOF(&a);
+	client_free(&a);
+	/* Inside a handshake: dropped, no plaintext. */
+	WAIT_EOF(&hs);
+	client_free(&hs);
+	/* Inside a transaction: it goes on until it ends. */
+	client_send_str(&tx, "RCPT TO:<alice@example.org>\r\nRSET\r\n"
+	    "NOOP\r\n");
+	EXPECT(&tx, "250 2.1.5");
+	EXPECT(&tx, "250 2.0.0 Ok");
+	EXPECT(&tx, "421 4.3.2 Service shutting down");
+	WAIT_EOF(&tx);
+	client_free(&tx);
+	/* In DATA: the message finishes and is queued, then 421. */
+	client_send_str(&b, "done\r\n.\r\nNOOP\r\n");
+	r = EXPECT_GET(&b, "250 2.0.0 Ok: queued as ");
+	id = queued_id(r);
+	free(r);
+	CHECK_QUEUED(id, "Subject: in flight\r\n\r\ndone\r\n", 28, NULL);
+	free(id);
+	EXPECT(&b, "421 4.3.2 Service shutting down");
+	WAIT_EOF(&b);
+	client_free(&b);
+	/* A connection arriving during the shutdown. */
+	client_connect(&late, th, &T.plain, NULL);
+	EXPECT(&late, "421 4.3.2");
+	WAIT_EOF(&late);
+	client_free(&late);
+	WAIT_SESSIONS_GONE();
+	smtpd_thread_free(&th);
+}
+
+static void
+test_starttls(void)
+{
+	struct client c;
+	char *r, *id, *hdr = NULL;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.starttls, T.server_tls);
+	EXPECT(&c, "220 ");
+	client_send_str(&c, "EHLO client.test\r\n");
+	r = EXPECT_GET(&c, "250-");
+	TEST_ASSERT(r != NULL && strstr(r, "\r\n250-STARTTLS\r\n") != NULL);
+	free(r);
+	/* A command injected behind STARTTLS must never run (RFC 3207
+	   §4.2): if it did, its 250 would come before the 503 below. */
+	client_send_str(&c, "STARTTLS\r\nNOOP\r\n");
+	EXPECT(&c, "220 2.0.0 Ready to start TLS");
+	TEST_EQ_INT(c.in.len, 0);
+	client_handshake(&c);
+	if (c.ssl == NULL) {
+		client_free(&c);
+		WAIT_SESSIONS_GONE();
+		return;
+	}
+	/* The EHLO before TLS is forgotten. */
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
+	EXPECT(&c, "503 5.5.1 Error: send HELO/EHLO first");
+	client_send_str(&c, "EHLO client.test\r\n");
+	r = EXPECT_GET(&c, "250-");
+	TEST_ASSERT(r != NULL && strstr(r, "STARTTLS") == NULL);
+	free(r);
+	client_send_str(&c, "STARTTLS\r\n");
+	EXPECT(&c, "502 5.5.1");
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "354 ");
+	client_send_str(&c, "secret\r\n.\r\n");
+	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	id = queued_id(r);
+	free(r);
+	CHECK_QUEUED(id, "secret\r\n", 8, &hdr);
+	TEST_ASSERT(hdr != NULL && strstr(hdr, " with ESMTPS id ") != NULL);
+	TEST_ASSERT(hdr != NULL && strstr(hdr, "\t(using TLSv1.") != NULL);
+	TEST_ASSERT(hdr != NULL && strstr(hdr, " with cipher ") != NULL);
+	free(hdr);
+	free(id);
+	client_quit(&c);
+
+	/* A STARTTLS listener without a certificate offers nothing. */
+	client_connect(&c, T.thread, &T.starttls, NULL);
+	EXPECT(&c, "220 ");
+	client_send_str(&c, "EHLO client.test\r\n");
+	r = EXPECT_GET(&c, "250-");
+	TEST_ASSERT(r != NULL && strstr(r, "STARTTLS") == NULL);
+	free(r);
+	client_send_str(&c, "STARTTLS\r\n");
+	EXPECT(&c, "454 4.7.0");
+	client_quit(&c);
+}
+
+static void
+test_implicit_tls(void)
+{
+	struct client c;
+	char *r;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.implicit, T.server_tls);
+	client_handshake(&c);
+	if (c.ssl == NULL) {
+		client_free(&c);
+		WAIT_SESSIONS_GONE();
+		return;
+	}
+	EXPECT(&c, "220 " HOST " ESMTP petrel");
+	client_send_str(&c, "EHLO client.test\r\n");
+	r = EXPECT_GET(&c, "250-");
+	TEST_ASSERT(r != NULL && strstr(r, "STARTTLS") == NULL);
+	free(r);
+	client_send_str(&c, "STARTTLS\r\n");
+	EXPECT(&c, "502 5.5.1");
+	client_quit(&c);
+}
+
+/* A client that pipelines thousands of commands and reads replies only
+   when it must: the server stops at its output limit (on_drain resumes
+   it) instead of buffering replies without bound, and loses none. */
+static void
+test_pipelining_flood(void)
+{
+	const int n = 20000;
+	struct client c;
+	struct buf flood;
+	char *r;
+	int replies = 0;
+
+	reset_config();
+	T.config.limits.max_errors = 0;
+	T.config.limits.max_commands_before_data = 0;
+	client_connect_rcvbuf(&c, T.thread, &T.plain, NULL, 4096);
+	client_hello(&c);
+	buf_init(&flood, 0);
+	for (int i = 0; i < n; i++)
+		TEST_ASSERT(buf_append_str(&flood, "NOOP\r\n") == 0);
+	TEST_ASSERT(buf_append_str(&flood, "HELP\r\n") == 0);
+	/* Let the server fill its output before the client reads a byte. */
+	client_send(&c, flood.data, flood.len);
+	for (int i = 0; i < 50; i++)
+		pump();
+	buf_clear(&flood);
+	while ((r = client_reply(&c)) != NULL) {
+		bool help = strncmp(r, "214 ", 4) == 0;
+
+		if (!help)
+			TEST_EQ_STR(r, "250 2.0.0 Ok");
+		free(r);
+		if (help)
+			break;
+		replies++;
+	}
+	TEST_EQ_INT(replies, n);
+	client_quit(&c);
+}
+
+/* A client that leaves mid-message: nothing is queued, nothing stays in
+   tmp/. One that leaves right after the terminator: the message was
+   whole, so it is queued (the 250 is simply not read). */
+static void
+test_client_vanishes(void)
+{
+	size_t before = queue_count();
+	struct client c;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "354 ");
+	client_send_str(&c, "Subject: cut\r\n\r\npartial");
+	step(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+	TEST_EQ_INT(queue_tmp_files(), 0);
+	TEST_EQ_INT(queue_count(), before);
+
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nBDAT 100 LAST\r\nonly part");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+	TEST_EQ_INT(queue_tmp_files(), 0);
+	TEST_EQ_INT(queue_count(), before);
+
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "354 ");
+	client_send_str(&c, "Subject: whole\r\n\r\nbody\r\n.\r\n");
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+	TEST_EQ_INT(queue_tmp_files(), 0);
+	TEST_EQ_INT(queue_count(), before + 1);
+
+	/* Stalled inside DATA: the idle timeout ends it, nothing kept. */
+	T.config.limits.idle_timeout = 1;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "354 ");
+	client_send_str(&c, "Subject: stalled\r\n");
+	EXPECT(&c, "421 4.4.2 " HOST " Error: timeout exceeded");
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+	TEST_EQ_INT(queue_tmp_files(), 0);
+	TEST_EQ_INT(queue_count(), before + 1);
+}
+
+/* Hostile soup: random bytes after real verbs; the session must answer
+   each line and stay in step (no crash, no lost framing). */
+static void
+test_random_lines(void)
+{
+	static const char *const verbs[] = {
+		"EHLO ", "HELO ", "MAIL FROM:", "RCPT TO:", "NOOP", "RSET",
+		"VRFY ", "EXPN ", "AUTH ", "XYZZY", "", "mail from:<",
+		"RCPT TO:<", "MAIL FROM:<a@b.test> ",
+	};
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	struct client c;
+	struct buf soup;
+	char *r;
+	int replies = 0;
+
+	reset_config();
+	T.config.limits.max_errors = 0;
+	T.config.limits.max_commands_before_data = 0;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 ");
+	buf_init(&soup, 0);
+	for (int i = 0; i < 400; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		TEST_ASSERT(buf_append_str(&soup,
+		    verbs[x % (sizeof(verbs) / sizeof(verbs[0]))]) == 0);
+		for (unsigned n = (unsigned)(x >> 32) % 90; n > 0; n--) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			char ch = (char)(x >> 56);
+
+			if (ch == '\n')
+				ch = ' ';
+			TEST_ASSERT(buf_append(&soup, &ch, 1) == 0);
+		}
+		TEST_ASSERT(buf_append_str(&soup, "\r\n") == 0);
+	}
+	TEST_ASSERT(buf_append_str(&soup, "RSET\r\nHELP\r\n") == 0);
+	client_send(&c, soup.data, soup.len);
+	buf_clear(&soup);
+	while ((r = client_reply(&c)) != NULL) {
+		bool help = strncmp(r, "214 ", 4) == 0;
+
+		TEST_ASSERT(strlen(r) >= 4 && r[0] >= '2' && r[0] <= '5' &&
+		    (r[3] == ' ' || r[3] == '-'));
+		free(r);
+		replies++;
+		if (help)
+			break;
+	}
+	/* One reply per line: 400 lines, RSET and HELP. */
+	TEST_EQ_INT(replies, 402);
+	client_quit(&c);
+}
+
+/* --- setup -------------------------------------------------------------- */
+
+static void
+setup(void)
+{
+	static const char *const dest[] = { "alice@example.org" };
+	struct directory_error derr = { 0 };
+	struct directory *dir = NULL;
+	char *error = NULL, *cert, *key;
+	socklen_t alen = sizeof(T.laddr);
+	int one = 1;
+
+	T.dir = test_tmpdir();
+	config_limits_defaults(&T.defaults);
+	T.config.limits = T.defaults;
+	T.config.hostname = xstrdup(HOST);
+	T.config.data_dir = xstrdup(T.dir);
+	T.plain = (struct config_listener){ .name = "plain",
+	    .address = "127.0.0.1", .port = 25,
+	    .protocol = CONFIG_PROTOCOL_SMTP, .tls = CONFIG_TLS_NONE };
+	T.starttls = T.plain;
+	T.starttls.name = "starttls";
+	T.starttls.tls = CONFIG_TLS_STARTTLS;
+	T.implicit = T.plain;
+	T.implicit.name = "implicit";
+	T.implicit.tls = CONFIG_TLS_IMPLICIT;
+
+	if (directory_open(T.dir, true, &dir, &error) == -1)
+		panic("setup: directory_open: %s", error);
+	if (directory_admin_domain_add(dir, "example.org", &derr) == -1 ||
+	    directory_admin_domain_add(dir, "example.test", &derr) == -1 ||
+	    directory_admin_account_add(dir, "alice@example.org", NULL, NULL,
+	    0, NULL, &derr) == -1 ||
+	    directory_admin_account_add(dir, "bob@example.org", NULL, NULL, 0,
+	    NULL, &derr) == -1 ||
+	    directory_admin_account_add(dir, "carol@example.org", NULL, NULL,
+	    0, NULL, &derr) == -1 ||
+	    directory_admin_account_set_enabled(dir, "carol@example.org",
+	    false, &derr) == -1 ||
+	    directory_admin_alias_add(dir, "postmaster@example.test", dest, 1,
+	    DIRECTORY_ALIAS_KEEP, &derr) == -1)
+		panic("setup: directory: %s", derr.message);
+	directory_close(&dir);
+	if (queue_open(T.dir, &T.queue, &error) == -1)
+		panic("setup: queue_open: %s", error);
+
+	cert = xasprintf("%s/cert.pem", T.dir);
+	key = xasprintf("%s/key.pem", T.dir);
+	if (tls_generate_self_signed(HOST, cert, key, &error) == -1 ||
+	    (T.server_tls = tls_server_ctx_new(cert, key, &error)) == NULL)
+		panic("setup: tls: %s", error);
+	free(cert);
+	free(key);
+	T.client_tls = SSL_CTX_new(TLS_client_method());
+	if (T.client_tls == NULL)
+		panic("setup: SSL_CTX_new");
+	SSL_CTX_set_verify(T.client_tls, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_mode(T.client_tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+
+	T.base = event_base_new();
+	if (T.base == NULL)
+		panic("setup: event_base_new");
+	worker_base_attach(T.base);
+	T.thread = smtpd_thread_new(T.base, &T.config);
+
+	T.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&T.laddr, 0, sizeof(T.laddr));
+	T.laddr.sin_family = AF_INET;
+	T.laddr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	(void)setsockopt(T.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (T.lfd == -1 || bind(T.lfd, (struct sockaddr *)&T.laddr,
+	    sizeof(T.laddr)) == -1 || listen(T.lfd, 16) == -1 ||
+	    getsockname(T.lfd, (struct sockaddr *)&T.laddr, &alen) == -1)
+		panic("setup: listen: %s", strerror(errno));
+}
+
+static void
+teardown(void)
+{
+	close(T.lfd);
+	smtpd_thread_free(&T.thread);
+	queue_close(&T.queue);
+	worker_base_detach(T.base);
+	event_base_free(T.base);
+	SSL_CTX_free(T.server_tls);
+	SSL_CTX_free(T.client_tls);
+	(void)fsutil_remove_tree(T.dir);
+	free(T.dir);
+	free(T.config.hostname);
+	free(T.config.data_dir);
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	log_set_level(getenv("PETREL_TEST_LOG") != NULL ? LOG_LEVEL_DEBUG :
+	    LOG_LEVEL_ERROR);
+	setup();
+	TEST_RUN(test_greeting_and_ehlo);
+	TEST_RUN(test_pipelined_transaction);
+	TEST_RUN(test_byte_at_a_time);
+	TEST_RUN(test_relay_and_recipients);
+	TEST_RUN(test_bad_sequence);
+	TEST_RUN(test_nul_and_utf8);
+	TEST_RUN(test_command_line_limits);
+	TEST_RUN(test_message_limits);
+	TEST_RUN(test_bdat);
+	TEST_RUN(test_error_budget);
+	TEST_RUN(test_unknown_recipient_throttle);
+	TEST_RUN(test_recipient_limit);
+	TEST_RUN(test_idle_timeout);
+	TEST_RUN(test_graceful_shutdown);
+	TEST_RUN(test_starttls);
+	TEST_RUN(test_implicit_tls);
+	TEST_RUN(test_pipelining_flood);
+	TEST_RUN(test_client_vanishes);
+	TEST_RUN(test_random_lines);
+	teardown();
+	return test_done();
+}
