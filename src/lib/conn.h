@@ -11,6 +11,9 @@
    Backpressure: while the output buffer holds more than out_high bytes the
    conn stops reading (a client that pipelines without reading replies is
    paused, not buffered without bound); reading resumes below out_low.
+   Meanwhile conn_read_line answers 0 even when a line is buffered, so
+   pipelined commands already read are not answered without bound either;
+   on_input comes again once output is below out_low.
    The input buffer holds at most in_max bytes; past that, reading pauses
    until the session consumes input. */
 #ifndef PETREL_CONN_H
@@ -28,7 +31,9 @@ struct conn_limits {
 	size_t in_max;		/* input buffer cap; default 64 KiB */
 	size_t out_high;	/* stop reading above this; default 256 KiB */
 	size_t out_low;		/* resume reading below this; default 64 KiB */
-	unsigned idle_timeout_ms; /* no input for this long: on_timeout */
+	unsigned idle_timeout_ms; /* no input, and no output taken by the
+				   peer, for this long: on_timeout;
+				   default 5 min */
 	unsigned handshake_timeout_ms; /* TLS handshake; default 30 s */
 };
 
@@ -68,19 +73,22 @@ struct conn *conn_new(struct event_base *base, int fd, SSL_CTX *tls,
 void conn_limits_defaults(struct conn_limits *limits);
 
 /* Input. conn_read_line finds the next LF within the input buffer.
-   Returns 1 with *line_r/*len_r pointing at the line without its CRLF or LF
+   Returns 1 with *line_r, *len_r pointing at the line without its CRLF or LF
    (valid until the next conn call; *bare_lf_r says whether the line ended
    in LF without CR; bare_lf_r may be NULL); 0 when no full line is
    buffered yet and fewer than max bytes are waiting; -1 when more than max
    bytes are buffered without a line end (the caller answers "line too long"
-   and may call conn_skip_line to resynchronise). The line is consumed. */
+   and may call conn_skip_line to resynchronise). The line is consumed.
+   max counts the line end, as RFC 5321 §4.5.3.1 limits do: a complete
+   line longer than max is also -1 (and stays buffered), so the answer does
+   not depend on how the bytes were split into packets. */
 int conn_read_line(struct conn *conn, size_t max, const char **line_r,
     size_t *len_r, bool *bare_lf_r);
 /* Drops input up to and including the next LF; returns true if one was
    found (otherwise drops everything buffered and keeps skipping until
    the next LF arrives). */
 bool conn_skip_line(struct conn *conn);
-/* Raw access to buffered input, for DATA and BDAT: *data_r/*len_r until
+/* Raw access to buffered input, for DATA and BDAT: *data_r, *len_r until
    the next conn call; then conn_consume(n) to drop n bytes. */
 void conn_peek(struct conn *conn, const char **data_r, size_t *len_r);
 void conn_consume(struct conn *conn, size_t n);
@@ -107,11 +115,15 @@ bool conn_is_tls(const struct conn *conn);
 const char *conn_tls_description(const struct conn *conn);
 
 /* Flushes pending output, then closes (on_close with CONN_CLOSE_LOCAL).
-   Further input is ignored. */
+   Further input is ignored, and so is output written after the call. */
 void conn_close(struct conn *conn);
 /* Closes at once, dropping pending output (shutdown deadline). */
 void conn_abort(struct conn *conn);
+/* conn_abort on every conn of base; call on base's thread (the server's
+   shutdown deadline). Their on_close callbacks run from the loop. */
+void conn_abort_all(struct event_base *base);
 
+/* Restarts the idle timer with ms (0: no idle timeout). */
 void conn_set_idle_timeout(struct conn *conn, unsigned ms);
 
 /* Peer and local addresses as text ("192.0.2.1", "::1") and ports. */

@@ -14,6 +14,12 @@ struct worker_pool;
 typedef void worker_work_fn(void *ctx);
 typedef void worker_done_fn(void *ctx);
 
+/* Makes libevent thread-safe (evthread_use_pthreads), once per process.
+   Every event_base that receives done() callbacks must be made after it:
+   worker_pool_new and server_new call it; call it first when making a
+   base before either. */
+void worker_threads_init(void);
+
 /* Starts nthreads threads. Never returns NULL. */
 struct worker_pool *worker_pool_new(unsigned nthreads);
 /* Runs the jobs already queued, joins the threads, frees the pool and sets

@@ -6,7 +6,10 @@
 
    Input is one line without its CRLF, as (ptr, len): it may contain NUL
    (refused: never truncated) or 8-bit bytes (allowed in paths only as
-   UTF-8, and the session decides whether SMTPUTF8 was given). */
+   UTF-8, and the session decides whether SMTPUTF8 was given; also in
+   ORCPT=utf-8; values; kept raw in the free-text arguments of HELO/EHLO
+   and VRFY/EXPN, which refuse control bytes, and of HELP and NOOP, which
+   take anything; refused elsewhere). */
 #ifndef PETREL_SMTP_COMMAND_H
 #define PETREL_SMTP_COMMAND_H
 
@@ -39,7 +42,9 @@ struct smtp_command {
 	char *arg;
 	/* MAIL/RCPT: the path without <>, "" for the null reverse-path
 	   (MAIL only) or the special "postmaster" RCPT; source routes
-	   ("@a,@b:") are refused, never stripped silently. */
+	   ("@a,@b:") are refused, never stripped silently. Otherwise the
+	   mailbox exactly as given, already checked with address_parse
+	   (mail/address.h), which gives its decoded parts. */
 	char *path;
 	bool path_is_utf8;	/* any byte >= 0x80 in path */
 	/* MAIL parameters. */

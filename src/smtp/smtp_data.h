@@ -29,13 +29,17 @@ struct smtp_data {
 	bool done;		/* the terminator was seen */
 };
 
-/* max_line counts the CRLF (1000 for RFC 5321). */
+/* max_line counts the CRLF (1000 for RFC 5321; 0 means 1000). */
 void smtp_data_init(struct smtp_data *d, size_t max_line);
 /* Consumes input up to and including the terminator and appends decoded
-   bytes to out (at most 2 * len bytes: repairs add a CR; out must have
-   room, else it is a bug and we panic). Returns the number of input bytes
-   consumed; d->done tells whether the terminator was reached (bytes after
-   it are the next command and are not consumed). */
+   bytes to out: at most 2 * len + 1 bytes (repairs add a CR, and a ".\r"
+   held back by the previous call may turn out to be a stuffed dot and a
+   bare CR). Returns the number of input bytes consumed; d->done tells
+   whether the terminator was reached (bytes after it are the next command
+   and are not consumed). Fewer than len bytes are also consumed, without
+   done, when out has no room for the rest (out->max): the caller writes
+   out away and feeds the remaining bytes again; nothing is lost, and
+   with room for 3 bytes a call always consumes at least one. */
 size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
     struct buf *out);
 #endif

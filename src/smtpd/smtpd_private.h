@@ -22,12 +22,13 @@ struct conn;
 struct event;
 struct smtp_command;
 
-/* Input fed to smtp_data_feed at once. It writes at most twice what it
-   is fed (repaired line ends), so data_out never needs more than
-   SMTPD_DATA_OUT_MAX; the decoded bytes go to the queue file after each
-   feed, so a message never sits in memory. */
+/* Input fed to smtp_data_feed at once. It writes at most 2 * len + 1
+   bytes (repaired line ends, plus a held-back ".\r"), so data_out never
+   needs more than SMTPD_DATA_OUT_MAX; and should it be full, the decoder
+   stops early and the rest is fed again. The decoded bytes go to the
+   queue file after each feed, so a message never sits in memory. */
 #define SMTPD_DATA_FEED_MAX	(32 * 1024)
-#define SMTPD_DATA_OUT_MAX	(2 * SMTPD_DATA_FEED_MAX)
+#define SMTPD_DATA_OUT_MAX	(2 * SMTPD_DATA_FEED_MAX + 1)
 
 enum smtpd_state {
 	SMTPD_STATE_HANDSHAKE,	/* TLS handshake: implicit TLS or STARTTLS */
