@@ -23,7 +23,8 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "petrel: <message>" and a usage hint; returns 2. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a password from stdin (one line, newline stripped, at most 1024
-   bytes; NUL refused). Heap string, caller wipes and frees; NULL on error. */
+   bytes; NUL refused). Heap string, caller wipes and frees; NULL after
+   printing the error. */
 char *cli_read_password_stdin(void);
 
 /* Command entry points: argv[0] is the noun ("domain"). Each returns the
