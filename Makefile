@@ -92,7 +92,12 @@ FUZZ_REPLAY_BINS := $(FUZZERS:fuzz/%.c=$(A)/fuzz/%)
 export ASAN_OPTIONS := abort_on_error=0:detect_leaks=1:strict_string_checks=1
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 
-check: unit fuzz-replay integration
+# Builds in parallel, then runs the three stages in order so the output
+# reads top to bottom and pytest's summary is the last line.
+check: $(TEST_BINS) $(FUZZ_REPLAY_BINS) $(A)/petrel
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-replay
+	@$(MAKE) --no-print-directory integration
 
 unit: $(TEST_BINS)
 	@scripts/run-unit-tests $(TEST_BINS)

@@ -1,0 +1,162 @@
+"""Integration-test fixtures: a real `petrel serve` on free loopback ports in a
+temporary data dir, set up the way a user does it (`petrel quickstart`)."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PETREL = os.environ.get("PETREL_BIN", os.path.join(ROOT, "build", "petrel"))
+DOMAIN = "example.org"
+HOSTNAME = "mx.example.org"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rewrite_config(path, ports, limits=None):
+    """Moves every listener to a free port and sets [limits] keys."""
+    out, section = [], None
+    seen_limits = set()
+    for line in open(path).read().splitlines():
+        m = re.match(r"\s*\[([^\]]+)\]", line)
+        if m:
+            section = m.group(1)
+        key = re.match(r"\s*([a-z_]+)\s*=", line)
+        if key and section and section.startswith("listen."):
+            if key.group(1) == "port":
+                name = section[len("listen."):]
+                ports[name] = free_port()
+                line = "port = %d" % ports[name]
+        if key and section == "limits" and limits and key.group(1) in limits:
+            line = "%s = %s" % (key.group(1), limits[key.group(1)])
+            seen_limits.add(key.group(1))
+        out.append(line)
+    rest = {k: v for k, v in (limits or {}).items() if k not in seen_limits}
+    if rest:
+        if not any(l.strip() == "[limits]" for l in out):
+            out.append("[limits]")
+            out.extend("%s = %s" % kv for kv in rest.items())
+        else:
+            i = out.index(next(l for l in out if l.strip() == "[limits]"))
+            for k, v in rest.items():
+                out.insert(i + 1, "%s = %s" % (k, v))
+    open(path, "w").write("\n".join(out) + "\n")
+
+
+class Petrel:
+    """One data dir and, once started, one running daemon."""
+
+    def __init__(self, data):
+        self.data = str(data)
+        self.conf = os.path.join(self.data, "petrel.conf")
+        self.ports = {}
+        self.proc = None
+        self.log_path = os.path.join(self.data, "serve.log")
+        self.admin_password = None
+
+    def cli(self, *args, input=None, check=True, json_out=False):
+        cmd = [PETREL, "-c", self.conf] + (["--json"] if json_out else []) + list(args)
+        r = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError("%s failed (%d): %s%s" % (" ".join(args), r.returncode,
+                                                            r.stdout, r.stderr))
+        if json_out and r.returncode == 0:
+            return json.loads(r.stdout)
+        return r
+
+    def quickstart(self):
+        r = subprocess.run([PETREL, "quickstart", HOSTNAME, "--domain", DOMAIN,
+                            "--data", self.data], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        m = re.search(r"password\s+(\S+)", r.stdout)
+        self.admin_password = m.group(1) if m else None
+        return r
+
+    def start(self, wait=True):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([PETREL, "-c", self.conf, "serve"],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_port(self.ports["smtp"])
+        return self.proc
+
+    def wait_port(self, port, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("petrel exited %d:\n%s" % (self.proc.returncode,
+                                                                 self.read_log()))
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("petrel did not listen on %d" % port)
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            raise AssertionError("petrel did not stop on %s" % sig)
+        finally:
+            self.log.close()
+            self.proc = None
+        return rc
+
+    def read_log(self):
+        try:
+            return open(self.log_path, "rb").read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def queue(self):
+        return self.cli("queue", "list", json_out=True)["messages"]
+
+    def queue_file(self, qid):
+        return open(os.path.join(self.data, "queue", "msg", qid), "rb").read()
+
+    @property
+    def smtp_port(self):
+        return self.ports["smtp"]
+
+
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "panic:")
+
+
+def make_petrel(tmp_path_factory, limits=None, users=("bob@example.org",)):
+    p = Petrel(tmp_path_factory.mktemp("petrel"))
+    p.quickstart()
+    rewrite_config(p.conf, p.ports, limits)
+    for u in users:
+        p.cli("user", "add", u, "--password-stdin", input="secret-%s\n" % u)
+    return p
+
+
+@pytest.fixture(scope="module")
+def petrel(tmp_path_factory):
+    p = make_petrel(tmp_path_factory, limits={
+        "max_message_size": "1M",
+        "unknown_rcpt_delay_ms": "20",
+    })
+    p.start()
+    yield p
+    rc = p.stop()
+    log = p.read_log()
+    for marker in SANITIZER_MARKERS:
+        assert marker not in log, log[-4000:]
+    assert rc == 0, "exit %s\n%s" % (rc, log[-4000:])
