@@ -73,6 +73,8 @@ DEPS_server     := lib config server
 DEPS_smtpd      := lib mail smtp config auth directory queue server smtpd
 DEPS_cli        := lib mail smtp config auth directory queue server smtpd cli
 DEPS_fuzz       := lib mail smtp config
+# Fuzz targets that need more than the syntax modules name them here.
+DEPS_fuzz_smtpd_session := $(DEPS_smtpd)
 modobjs = $(foreach d,$(1),$(patsubst %.c,$(2)/obj/%.o,$(filter src/$(d)/%,$(SRCS))))
 
 .SECONDEXPANSION:
@@ -82,7 +84,7 @@ $(A)/test/%: $(A)/obj/src/%.o $$(call modobjs,$$(DEPS_$$(firstword $$(subst /, ,
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
 # Fuzz targets replayed over their corpora with a plain main() (fuzz/replay.c).
-$(A)/fuzz/%: $(A)/obj/fuzz/%.o $(A)/obj/fuzz/replay.o $$(call modobjs,$(DEPS_fuzz),$(A))
+$(A)/fuzz/%: $(A)/obj/fuzz/%.o $(A)/obj/fuzz/replay.o $$(call modobjs,$$(or $$(DEPS_$$*),$(DEPS_fuzz)),$(A))
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LIBS)
 
@@ -115,7 +117,7 @@ FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 $(F)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
-$(F)/%: $(F)/obj/fuzz/%.o $$(call modobjs,$(DEPS_fuzz),$(F))
+$(F)/%: $(F)/obj/fuzz/%.o $$(call modobjs,$$(or $$(DEPS_$$*),$(DEPS_fuzz)),$(F))
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 fuzz: $(FUZZERS:fuzz/%.c=$(F)/%)
 	@set -e; for f in $^; do n=$$(basename $$f); mkdir -p fuzz/corpus/$$n; \
@@ -126,9 +128,16 @@ fuzz: $(FUZZERS:fuzz/%.c=$(F)/%)
 deps:
 	scripts/install-deps
 
+# The demo mailbox's password is kept in var/quickstart.txt (mode 0600) so
+# every `make run` can show it again; a production setup keeps no copy.
 run: deps
 	$(MAKE) all
-	@[ -d var ] || $(B)/petrel quickstart localhost --data var
+	@if [ ! -d var ]; then \
+		$(B)/petrel quickstart localhost --data var > build/quickstart.txt || exit 1; \
+		install -m 600 build/quickstart.txt var/quickstart.txt; rm -f build/quickstart.txt; \
+		cat var/quickstart.txt; \
+	fi
+	@echo; echo "Demo mailbox (from var/quickstart.txt):"; sed -n '/ login /{s/ — shown once//;p;q;}' var/quickstart.txt
 	$(B)/petrel -c var/petrel.conf serve
 
 bench: all
