@@ -1,5 +1,6 @@
 /* cli.c — the petrel command line: global options, the command table and
-   the helpers every command shares (config loading, error lines, reading a
+   the helpers every command shares (config loading, error lines, opening
+   the directory, JSON output, scanning a verb's arguments, reading a
    password from a pipe). -c and --json are taken wherever they appear, up
    to a "--", so `petrel user list --json` and `petrel --json user list`
    mean the same; commands never see them. Exit status: 0 success, 1 an
@@ -10,10 +11,13 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config/config.h"
+#include "directory/directory.h"
+#include "directory/directory_admin.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -56,7 +60,8 @@ static const char cli_usage_text[] =
 "  serve                 run the mail server in the foreground\n"
 "\n"
 "Administration (works whether or not the server runs; changes apply at once):\n"
-"  domain VERB ...       domains: list, show, add, del, catchall\n"
+"  domain VERB ...       domains: list, show, add, del, enable, disable,\n"
+"                        catchall\n"
 "  alias-domain VERB ... alias domains: list, add, del\n"
 "  user VERB ...         mailboxes: list, show, add, del, passwd, quota,\n"
 "                        enable, disable\n"
@@ -74,15 +79,22 @@ static const char cli_usage_text[] =
 "\n"
 "A command without its arguments prints its own usage.\n";
 
+/* "petrel: <message>" on stderr, without the line end. */
+static void
+cli_vmessage(const char *fmt, va_list ap)
+{
+	fflush(stdout);		/* keep the order a terminal shows */
+	fputs("petrel: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
 int
 cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);		/* keep the order a terminal shows */
-	fputs("petrel: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vmessage(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	return 1;
@@ -93,10 +105,8 @@ cli_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("petrel: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vmessage(fmt, ap);
 	va_end(ap);
 	fputs("\n(petrel help lists every command)\n", stderr);
 	return 2;
@@ -121,6 +131,82 @@ cli_config(struct cli *cli)
 	}
 	log_set_level((enum log_level)cli->config->log_level);
 	return cli->config;
+}
+
+int
+cli_open_directory(struct cli *cli, bool create, struct directory **dir_r)
+{
+	struct config *config = cli_config(cli);
+	char *error = NULL;
+
+	if (config == NULL)
+		return 1;
+	if (directory_open(config->data_dir, create, dir_r, &error) == -1) {
+		cli_error("%s", error);
+		free(error);
+		return 1;
+	}
+	return 0;
+}
+
+int
+cli_directory_error(struct directory_error *err, const char *what)
+{
+	const char *message = err->message != NULL ? err->message :
+	    "directory error";
+
+	if (what != NULL)
+		cli_error("%s: %s", what, message);
+	else
+		cli_error("%s", message);
+	directory_error_clear(err);
+	return 1;
+}
+
+int
+cli_print_json(json_t *j)
+{
+	int rc;
+
+	if (j == NULL)
+		panic("cli_print_json: no JSON value");
+	rc = json_dumpf(j, stdout, JSON_INDENT(2));
+	json_decref(j);
+	if (putchar('\n') == EOF || rc != 0)
+		return cli_error("cannot write JSON output");
+	return 0;
+}
+
+void
+cli_args_init(struct cli_args *args, int argc, char **argv, int first)
+{
+	args->argv = argv;
+	args->argc = argc;
+	args->next = first;
+	args->rest = false;
+}
+
+const char *
+cli_args_next(struct cli_args *args, bool *option_r)
+{
+	const char *s;
+
+	if (!args->rest && args->next < args->argc &&
+	    strcmp(args->argv[args->next], "--") == 0) {
+		args->rest = true;
+		args->next++;
+	}
+	if (args->next >= args->argc)
+		return NULL;
+	s = args->argv[args->next++];
+	*option_r = !args->rest && s[0] == '-' && s[1] != '\0';
+	return s;
+}
+
+const char *
+cli_args_value(struct cli_args *args)
+{
+	return args->next < args->argc ? args->argv[args->next++] : NULL;
 }
 
 char *

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
 #include "directory/directory.h"
 #include "directory/directory_admin.h"
 #include "directory/directory_json.h"
@@ -25,44 +24,6 @@
 #define CMD_ALIAS_USAGE \
 	"usage: petrel alias add SOURCE DEST [DEST...] [--internal|--public]\n" \
 	"       petrel alias list [DOMAIN] | show SOURCE | del SOURCE [DEST]"
-
-static int
-cmd_alias_open(struct cli *cli, bool create, struct directory **dir_r)
-{
-	struct config *config = cli_config(cli);
-	char *error = NULL;
-
-	if (config == NULL)
-		return 1;
-	if (directory_open(config->data_dir, create, dir_r, &error) == -1) {
-		cli_error("%s", error);
-		free(error);
-		return 1;
-	}
-	return 0;
-}
-
-static int
-cmd_alias_fail(struct directory_error *err)
-{
-	cli_error("%s", err->message != NULL ? err->message :
-	    "directory error");
-	directory_error_clear(err);
-	return 1;
-}
-
-static int
-cmd_alias_json(json_t *j)
-{
-	int rc;
-
-	if (j == NULL)
-		panic("cmd_alias_json: json");
-	rc = json_dumpf(j, stdout, JSON_INDENT(2));
-	json_decref(j);
-	putchar('\n');
-	return rc == 0 ? 0 : cli_error("cannot write JSON output");
-}
 
 static void
 cmd_alias_print(const struct directory_alias *al)
@@ -85,18 +46,18 @@ cmd_alias_show(struct cli *cli, struct directory *dir, const char *source,
 		if (may_be_gone && err.code == DIRECTORY_ERROR_NOT_FOUND) {
 			directory_error_clear(&err);
 			if (cli->json)
-				return cmd_alias_json(json_pack("{s:s}",
+				return cli_print_json(json_pack("{s:s}",
 				    "deleted", source));
 			printf("alias %s deleted\n", source);
 			return 0;
 		}
-		return cmd_alias_fail(&err);
+		return cli_directory_error(&err, NULL);
 	}
 	if (cli->json) {
 		json_t *j = directory_json_alias(&al);
 
 		directory_alias_clear(&al);
-		return cmd_alias_json(j);
+		return cli_print_json(j);
 	}
 	cmd_alias_print(&al);
 	directory_alias_clear(&al);
@@ -112,7 +73,7 @@ cmd_alias_list(struct cli *cli, struct directory *dir, const char *domain)
 	int rc = 0;
 
 	if (directory_admin_alias_list(dir, domain, &list, &n, &err) == -1)
-		return cmd_alias_fail(&err);
+		return cli_directory_error(&err, NULL);
 	if (cli->json) {
 		json_t *arr = json_array();
 
@@ -121,7 +82,7 @@ cmd_alias_list(struct cli *cli, struct directory *dir, const char *domain)
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr,
 			    directory_json_alias(&list[i]));
-		rc = cmd_alias_json(json_pack("{s:o}", "aliases", arr));
+		rc = cli_print_json(json_pack("{s:o}", "aliases", arr));
 	} else {
 		for (size_t i = 0; i < n; i++)
 			cmd_alias_print(&list[i]);
@@ -138,10 +99,11 @@ cli_cmd_alias(struct cli *cli, int argc, char **argv)
 	enum directory_alias_visibility vis = DIRECTORY_ALIAS_KEEP;
 	struct directory_error err = { 0 };
 	struct directory *dir = NULL;
-	const char *verb = argc > 1 ? argv[1] : NULL;
+	struct cli_args args;
+	const char *verb = argc > 1 ? argv[1] : NULL, *s;
 	const char **pos;
 	size_t n_pos = 0;
-	bool rest = false, add, reads;
+	bool option, add, reads;
 	int rc;
 
 	if (verb == NULL)
@@ -152,23 +114,21 @@ cli_cmd_alias(struct cli *cli, int argc, char **argv)
 		return cli_usage("alias: unknown verb %s\n%s", verb,
 		    CMD_ALIAS_USAGE);
 	pos = xcalloc((size_t)argc, sizeof(*pos));
-	for (int i = 2; i < argc; i++) {
-		const char *s = argv[i];
-
-		if (!rest && strcmp(s, "--") == 0)
-			rest = true;
-		else if (!rest && add && strcmp(s, "--internal") == 0 &&
-		    vis == DIRECTORY_ALIAS_KEEP)
+	cli_args_init(&args, argc, argv, 2);
+	while ((s = cli_args_next(&args, &option)) != NULL) {
+		if (!option) {
+			pos[n_pos++] = s;
+		} else if (add && strcmp(s, "--internal") == 0 &&
+		    vis == DIRECTORY_ALIAS_KEEP) {
 			vis = DIRECTORY_ALIAS_INTERNAL;
-		else if (!rest && add && strcmp(s, "--public") == 0 &&
-		    vis == DIRECTORY_ALIAS_KEEP)
+		} else if (add && strcmp(s, "--public") == 0 &&
+		    vis == DIRECTORY_ALIAS_KEEP) {
 			vis = DIRECTORY_ALIAS_PUBLIC;
-		else if (!rest && s[0] == '-' && s[1] != '\0') {
+		} else {
 			free(pos);
 			return cli_usage("alias %s: unexpected option %s\n%s",
 			    verb, s, CMD_ALIAS_USAGE);
-		} else
-			pos[n_pos++] = s;
+		}
 	}
 	if ((add && n_pos < 2) ||
 	    (strcmp(verb, "list") == 0 && n_pos > 1) ||
@@ -179,7 +139,7 @@ cli_cmd_alias(struct cli *cli, int argc, char **argv)
 	}
 
 	reads = strcmp(verb, "list") == 0 || strcmp(verb, "show") == 0;
-	if (cmd_alias_open(cli, !reads, &dir) != 0) {
+	if (cli_open_directory(cli, !reads, &dir) != 0) {
 		free(pos);
 		return 1;
 	}
@@ -190,13 +150,13 @@ cli_cmd_alias(struct cli *cli, int argc, char **argv)
 	} else if (add) {
 		if (directory_admin_alias_add(dir, pos[0], pos + 1, n_pos - 1,
 		    vis, &err) == -1)
-			rc = cmd_alias_fail(&err);
+			rc = cli_directory_error(&err, NULL);
 		else
 			rc = cmd_alias_show(cli, dir, pos[0], false);
 	} else {
 		if (directory_admin_alias_del(dir, pos[0],
 		    n_pos > 1 ? pos[1] : NULL, &err) == -1)
-			rc = cmd_alias_fail(&err);
+			rc = cli_directory_error(&err, NULL);
 		else
 			/* Deleting the last destination deletes the alias. */
 			rc = cmd_alias_show(cli, dir, pos[0], true);

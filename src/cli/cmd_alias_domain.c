@@ -8,11 +8,9 @@
 
 #include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "config/config.h"
 #include "directory/directory.h"
 #include "directory/directory_admin.h"
 #include "directory/directory_json.h"
@@ -20,44 +18,6 @@
 
 #define CMD_ALIAS_DOMAIN_USAGE \
 	"usage: petrel alias-domain add ALIAS TARGET | list | del ALIAS"
-
-static int
-cmd_alias_domain_open(struct cli *cli, bool create, struct directory **dir_r)
-{
-	struct config *config = cli_config(cli);
-	char *error = NULL;
-
-	if (config == NULL)
-		return 1;
-	if (directory_open(config->data_dir, create, dir_r, &error) == -1) {
-		cli_error("%s", error);
-		free(error);
-		return 1;
-	}
-	return 0;
-}
-
-static int
-cmd_alias_domain_fail(struct directory_error *err)
-{
-	cli_error("%s", err->message != NULL ? err->message :
-	    "directory error");
-	directory_error_clear(err);
-	return 1;
-}
-
-static int
-cmd_alias_domain_json(json_t *j)
-{
-	int rc;
-
-	if (j == NULL)
-		panic("cmd_alias_domain_json: json");
-	rc = json_dumpf(j, stdout, JSON_INDENT(2));
-	json_decref(j);
-	putchar('\n');
-	return rc == 0 ? 0 : cli_error("cannot write JSON output");
-}
 
 /* The entry for alias as stored now, or NULL. */
 static struct directory_alias_domain *
@@ -80,14 +40,14 @@ cmd_alias_domain_list(struct cli *cli, struct directory *dir,
 	int rc = 0;
 
 	if (directory_admin_alias_domain_list(dir, &list, &n, &err) == -1)
-		return cmd_alias_domain_fail(&err);
+		return cli_directory_error(&err, NULL);
 	if (only != NULL) {
 		/* After add: print just the new entry. */
 		one = cmd_alias_domain_find(list, n, only);
 		if (one == NULL)
 			rc = cli_error("alias domain %s vanished", only);
 		else if (cli->json)
-			rc = cmd_alias_domain_json(
+			rc = cli_print_json(
 			    directory_json_alias_domain(one));
 		else
 			printf("alias domain %s added: mail to x@%s goes to "
@@ -100,7 +60,7 @@ cmd_alias_domain_list(struct cli *cli, struct directory *dir,
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr,
 			    directory_json_alias_domain(&list[i]));
-		rc = cmd_alias_domain_json(json_pack("{s:o}", "alias_domains",
+		rc = cli_print_json(json_pack("{s:o}", "alias_domains",
 		    arr));
 	} else {
 		for (size_t i = 0; i < n; i++)
@@ -138,21 +98,21 @@ cli_cmd_alias_domain(struct cli *cli, int argc, char **argv)
 			return cli_usage("alias-domain: unknown option %s\n%s",
 			    argv[i], CMD_ALIAS_DOMAIN_USAGE);
 
-	if (cmd_alias_domain_open(cli, strcmp(verb, "list") != 0, &dir) != 0)
+	if (cli_open_directory(cli, strcmp(verb, "list") != 0, &dir) != 0)
 		return 1;
 	if (strcmp(verb, "list") == 0) {
 		rc = cmd_alias_domain_list(cli, dir, NULL);
 	} else if (strcmp(verb, "add") == 0) {
 		if (directory_admin_alias_domain_add(dir, argv[2], argv[3],
 		    &err) == -1)
-			rc = cmd_alias_domain_fail(&err);
+			rc = cli_directory_error(&err, NULL);
 		else
 			rc = cmd_alias_domain_list(cli, dir, argv[2]);
 	} else {
 		if (directory_admin_alias_domain_del(dir, argv[2], &err) == -1)
-			rc = cmd_alias_domain_fail(&err);
+			rc = cli_directory_error(&err, NULL);
 		else if (cli->json)
-			rc = cmd_alias_domain_json(json_pack("{s:s}",
+			rc = cli_print_json(json_pack("{s:s}",
 			    "deleted", argv[2]));
 		else
 			rc = printf("alias domain %s deleted\n", argv[2]) < 0;

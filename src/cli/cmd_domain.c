@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
 #include "directory/directory.h"
 #include "directory/directory_admin.h"
 #include "directory/directory_json.h"
@@ -31,42 +30,6 @@
 	"       del DOMAIN [--force] | enable DOMAIN | disable DOMAIN |\n" \
 	"       catchall DOMAIN [ADDRESS|--off] |\n" \
 	"       catchall --global [ADDRESS|--off]"
-
-static int
-cmd_domain_open(struct cli *cli, bool create, struct directory **dir_r)
-{
-	struct config *config = cli_config(cli);
-	char *error = NULL;
-
-	if (config == NULL)
-		return 1;
-	if (directory_open(config->data_dir, create, dir_r, &error) == -1) {
-		cli_error("%s", error);
-		free(error);
-		return 1;
-	}
-	return 0;
-}
-
-static int
-cmd_domain_fail(struct directory_error *err)
-{
-	cli_error("%s", err->message != NULL ? err->message :
-	    "directory error");
-	directory_error_clear(err);
-	return 1;
-}
-
-/* Prints j (consumed) on stdout. */
-static int
-cmd_domain_json(json_t *j)
-{
-	int rc = json_dumpf(j, stdout, JSON_INDENT(2)) == 0 ? 0 : 1;
-
-	json_decref(j);
-	putchar('\n');
-	return rc == 0 ? 0 : cli_error("cannot write JSON output");
-}
 
 static void
 cmd_domain_print(const struct directory_domain *d, bool details)
@@ -105,12 +68,12 @@ cmd_domain_show(struct cli *cli, struct directory *dir, const char *name,
 	struct directory_domain d;
 
 	if (directory_admin_domain_get(dir, name, &d, &err) == -1)
-		return cmd_domain_fail(&err);
+		return cli_directory_error(&err, NULL);
 	if (cli->json) {
 		json_t *j = directory_json_domain(&d);
 
 		directory_domain_clear(&d);
-		return cmd_domain_json(j);
+		return cli_print_json(j);
 	}
 	if (done != NULL)
 		printf("domain %s %s\n", d.name, done);
@@ -133,7 +96,7 @@ cmd_domain_list(struct cli *cli, struct directory *dir)
 	    directory_admin_setting_get(dir,
 	    DIRECTORY_SETTING_CATCHALL_MAILBOX, &global, &err) == -1) {
 		directory_domain_list_free(&list, n);
-		return cmd_domain_fail(&err);
+		return cli_directory_error(&err, NULL);
 	}
 	if (cli->json) {
 		json_t *o = json_object(), *arr = json_array();
@@ -146,7 +109,7 @@ cmd_domain_list(struct cli *cli, struct directory *dir)
 		json_object_set_new(o, "domains", arr);
 		json_object_set_new(o, "catchall_mailbox",
 		    global != NULL ? json_string(global) : json_null());
-		rc = cmd_domain_json(o);
+		rc = cli_print_json(o);
 	} else {
 		for (size_t i = 0; i < n; i++)
 			cmd_domain_print(&list[i], false);
@@ -171,7 +134,7 @@ cmd_domain_del(struct cli *cli, struct directory *dir, const char *name,
 	uint64_t accounts;
 
 	if (directory_admin_domain_get(dir, name, &d, &err) == -1)
-		return cmd_domain_fail(&err);
+		return cli_directory_error(&err, NULL);
 	accounts = d.n_accounts;
 	if (directory_admin_domain_del(dir, name, force, &err) == -1) {
 		directory_domain_clear(&d);
@@ -181,16 +144,14 @@ cmd_domain_del(struct cli *cli, struct directory *dir, const char *name,
 			directory_error_clear(&err);
 			return 1;
 		}
-		return cmd_domain_fail(&err);
+		return cli_directory_error(&err, NULL);
 	}
 	if (cli->json) {
 		json_t *o = json_pack("{s:s, s:I}", "deleted", d.name,
 		    "accounts_deleted", (json_int_t)accounts);
 
 		directory_domain_clear(&d);
-		if (o == NULL)
-			panic("cmd_domain_del: json");
-		return cmd_domain_json(o);
+		return cli_print_json(o);
 	}
 	if (accounts > 0)
 		printf("domain %s deleted with its %llu account%s\n", d.name,
@@ -211,18 +172,16 @@ cmd_domain_catchall_global(struct cli *cli, struct directory *dir,
 
 	if (set && directory_admin_setting_set(dir,
 	    DIRECTORY_SETTING_CATCHALL_MAILBOX, value, &err) == -1)
-		return cmd_domain_fail(&err);
+		return cli_directory_error(&err, NULL);
 	if (directory_admin_setting_get(dir, DIRECTORY_SETTING_CATCHALL_MAILBOX,
 	    &now, &err) == -1)
-		return cmd_domain_fail(&err);
+		return cli_directory_error(&err, NULL);
 	if (cli->json) {
 		json_t *o = json_pack("{s:o}", "catchall_mailbox",
 		    now != NULL ? json_string(now) : json_null());
 
 		free(now);
-		if (o == NULL)
-			panic("cmd_domain_catchall_global: json");
-		return cmd_domain_json(o);
+		return cli_print_json(o);
 	}
 	if (now != NULL)
 		printf("catch-all mailbox for unknown addresses: %s\n", now);
@@ -263,14 +222,14 @@ cmd_domain_catchall(struct cli *cli, struct directory *dir, int argc,
 		    off || value != NULL);
 	if ((off || value != NULL) && directory_admin_domain_set_catch_all(dir,
 	    domain, value, &err) == -1)
-		return cmd_domain_fail(&err);
+		return cli_directory_error(&err, NULL);
 	if (cli->json)
 		return cmd_domain_show(cli, dir, domain, NULL);
 	{
 		struct directory_domain d;
 
 		if (directory_admin_domain_get(dir, domain, &d, &err) == -1)
-			return cmd_domain_fail(&err);
+			return cli_directory_error(&err, NULL);
 		if (d.catch_all != NULL)
 			printf("catch-all of %s: %s\n", d.name, d.catch_all);
 		else
@@ -316,7 +275,7 @@ cli_cmd_domain(struct cli *cli, int argc, char **argv)
 	}
 
 	reads = strcmp(verb, "list") == 0 || strcmp(verb, "show") == 0;
-	if (cmd_domain_open(cli, !reads, &dir) != 0)
+	if (cli_open_directory(cli, !reads, &dir) != 0)
 		return 1;
 	if (strcmp(verb, "list") == 0) {
 		rc = cmd_domain_list(cli, dir);
@@ -333,7 +292,7 @@ cli_cmd_domain(struct cli *cli, int argc, char **argv)
 			rc = directory_admin_domain_set_enabled(dir, name,
 			    strcmp(verb, "enable") == 0, &err);
 		if (rc == -1)
-			rc = cmd_domain_fail(&err);
+			rc = cli_directory_error(&err, NULL);
 		else
 			rc = cmd_domain_show(cli, dir, name,
 			    strcmp(verb, "add") == 0 ? "added" :

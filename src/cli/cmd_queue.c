@@ -243,16 +243,6 @@ cmd_queue_json_envelope(const struct queue_envelope *env)
 	return o;
 }
 
-static int
-cmd_queue_json_print(json_t *root)
-{
-	int ret = json_dumpf(root, stdout, JSON_INDENT(2)) == 0 &&
-	    putchar('\n') != EOF ? 0 : -1;
-
-	json_decref(root);
-	return ret;
-}
-
 /* The worst recipient state, for the one-line summary of a message. */
 static const char *
 cmd_queue_summary_status(const struct queue_envelope *env)
@@ -323,8 +313,7 @@ cmd_queue_list(struct cli *cli, struct queue *q)
 			    cmd_queue_json_envelope(&envs[i]));
 		json_object_set_new(root, "messages", arr);
 		queue_envelopes_free(envs, n);
-		return cmd_queue_json_print(root) == 0 ? 0 :
-		    cli_error("cannot write output");
+		return cli_print_json(root);
 	}
 	/* One block per message, as mailq prints it: the summary line, then
 	   a line per recipient with its state and last error. */
@@ -495,7 +484,7 @@ cmd_queue_show(struct cli *cli, struct queue *q, const char *id)
 			json_object_set_new(root, "error",
 			    json_string(strerror(read_errno)));
 		}
-		rc = cmd_queue_json_print(root);
+		rc = cli_print_json(root);
 	} else {
 		const char *ret = cmd_queue_ret_name(env.ret);
 
@@ -529,9 +518,7 @@ cmd_queue_show(struct cli *cli, struct queue *q, const char *id)
 		}
 		rc = 0;
 	}
-	if (rc == -1)
-		rc = cli_error("cannot write output");
-	else if (read_errno != 0)
+	if (rc == 0 && read_errno != 0)
 		rc = cli_error("message %s: %s: %s", env.id, path,
 		    strerror(read_errno));
 	buf_clear(&headers);
@@ -543,31 +530,24 @@ cmd_queue_show(struct cli *cli, struct queue *q, const char *id)
 int
 cli_cmd_queue(struct cli *cli, int argc, char **argv)
 {
-	const char *verb = argc > 1 ? argv[1] : NULL, *arg = NULL;
+	const char *verb = argc > 1 ? argv[1] : NULL, *arg = NULL, *s;
 	struct config *config;
 	struct queue *q = NULL;
+	struct cli_args args;
 	char *error = NULL;
 	int ret, nargs = 0;
-	bool rest = false;
+	bool option;
 
 	if (verb == NULL)
 		return cli_usage("%s", cmd_queue_usage_text);
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!rest && strcmp(a, "--") == 0) {
-			rest = true;	/* cli.c leaves it for us */
-			continue;
-		}
-		if (!rest && strcmp(a, "--json") == 0) {
-			cli->json = true;
-			continue;
-		}
-		if (!rest && a[0] == '-' && a[1] != '\0')
+	/* --json anywhere before a "--" is cli.c's. */
+	cli_args_init(&args, argc, argv, 2);
+	while ((s = cli_args_next(&args, &option)) != NULL) {
+		if (option)
 			return cli_usage("queue %s: unknown option %s", verb,
-			    a);
+			    s);
 		if (nargs++ == 0)
-			arg = a;
+			arg = s;
 	}
 	if (strcmp(verb, "list") == 0) {
 		if (nargs != 0)
@@ -590,7 +570,5 @@ cli_cmd_queue(struct cli *cli, int argc, char **argv)
 	ret = arg == NULL ? cmd_queue_list(cli, q) : cmd_queue_show(cli, q,
 	    arg);
 	queue_close(&q);
-	if (fflush(stdout) == EOF && ret == 0)
-		ret = cli_error("cannot write output: %s", strerror(errno));
 	return ret;
 }

@@ -112,20 +112,6 @@ cmd_quickstart_default_domain(const char *hostname)
 	return xstrdup(hostname);
 }
 
-static char *
-cmd_quickstart_size(uint64_t n)
-{
-	static const char units[] = "GMK";
-
-	for (unsigned i = 0; i < 3; i++) {
-		uint64_t unit = 1ULL << (10 * (3 - i));
-		if (n >= unit && n % unit == 0)
-			return xasprintf("%llu%c", (unsigned long long)(n / unit),
-			    units[i]);
-	}
-	return xasprintf("%llu", (unsigned long long)n);
-}
-
 static void
 cmd_quickstart_limits(struct buf *b)
 {
@@ -133,7 +119,7 @@ cmd_quickstart_limits(struct buf *b)
 	char *size = NULL;
 
 	config_limits_defaults(&d);
-	size = cmd_quickstart_size(d.max_message_size);
+	size = config_size_text(d.max_message_size);
 	buf_printf(b,
 	    "[limits]\n"
 	    "# The defaults, commented out: uncomment a line to change it.\n"
@@ -256,15 +242,6 @@ out:
 	return ret;
 }
 
-static int
-cmd_quickstart_directory_error(const char *what, struct directory_error *err)
-{
-	cli_error("%s: %s", what, err->message != NULL ? err->message :
-	    "directory error");
-	directory_error_clear(err);
-	return -1;
-}
-
 /* The domain, the admin mailbox with a new password, and postmaster@
    (RFC 5321 §4.5.1 requires it; DMARC reports go there) to admin. Things
    a previous run left are taken as they are, but the admin password is
@@ -285,7 +262,7 @@ cmd_quickstart_directory(struct cmd_quickstart *q)
 	}
 	if (directory_admin_domain_add(dir, q->domain, &err) == -1) {
 		if (err.code != DIRECTORY_ERROR_EXISTS) {
-			cmd_quickstart_directory_error(q->domain, &err);
+			cli_directory_error(&err, q->domain);
 			goto out;
 		}
 		directory_error_clear(&err);
@@ -300,13 +277,13 @@ cmd_quickstart_directory(struct cmd_quickstart *q)
 	if (directory_admin_account_add(dir, q->admin, "Administrator", hash,
 	    0, NULL, &err) == -1) {
 		if (err.code != DIRECTORY_ERROR_EXISTS) {
-			cmd_quickstart_directory_error(q->admin, &err);
+			cli_directory_error(&err, q->admin);
 			goto out;
 		}
 		directory_error_clear(&err);
 		if (directory_admin_account_set_password(dir, q->admin, hash,
 		    &err) == -1) {
-			cmd_quickstart_directory_error(q->admin, &err);
+			cli_directory_error(&err, q->admin);
 			goto out;
 		}
 	}
@@ -315,7 +292,7 @@ cmd_quickstart_directory(struct cmd_quickstart *q)
 	if (directory_admin_alias_add(dir, postmaster, dest, 1,
 	    DIRECTORY_ALIAS_KEEP, &err) == -1) {
 		if (err.code != DIRECTORY_ERROR_EXISTS) {
-			cmd_quickstart_directory_error(postmaster, &err);
+			cli_directory_error(&err, postmaster);
 			goto out;
 		}
 		directory_error_clear(&err);

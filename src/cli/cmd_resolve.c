@@ -6,16 +6,12 @@
    2 for a bad command line. */
 #include "cli/cli.h"
 
-#include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
 #include "directory/directory.h"
 #include "directory/directory_json.h"
 #include "lib/log.h"
-#include "lib/xmalloc.h"
 
 #define CMD_RESOLVE_USAGE "usage: petrel resolve ADDRESS [--internal]"
 
@@ -40,48 +36,37 @@ cli_cmd_resolve(struct cli *cli, int argc, char **argv)
 {
 	struct directory_resolution res;
 	struct directory *dir = NULL;
-	struct config *config;
-	const char *address = NULL;
-	char *error = NULL, safe[LOG_STR_MAX];
-	bool internal = false, rest = false;
+	struct cli_args args;
+	const char *address = NULL, *s;
+	char safe[LOG_STR_MAX];
+	bool internal = false, option;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (!rest && strcmp(argv[i], "--") == 0)
-			rest = true;
-		else if (!rest && strcmp(argv[i], "--internal") == 0)
+	cli_args_init(&args, argc, argv, 1);
+	while ((s = cli_args_next(&args, &option)) != NULL) {
+		if (option && strcmp(s, "--internal") == 0)
 			internal = true;
-		else if (!rest && argv[i][0] == '-' && argv[i][1] != '\0')
-			return cli_usage("resolve: unknown option %s\n%s",
-			    argv[i], CMD_RESOLVE_USAGE);
+		else if (option)
+			return cli_usage("resolve: unknown option %s\n%s", s,
+			    CMD_RESOLVE_USAGE);
 		else if (address == NULL)
-			address = argv[i];
+			address = s;
 		else
 			return cli_usage("%s", CMD_RESOLVE_USAGE);
 	}
 	if (address == NULL)
 		return cli_usage("%s", CMD_RESOLVE_USAGE);
-	if ((config = cli_config(cli)) == NULL)
+	if (cli_open_directory(cli, false, &dir) != 0)
 		return 1;
-	if (directory_open(config->data_dir, false, &dir, &error) == -1) {
-		cli_error("%s", error);
-		free(error);
-		return 1;
-	}
 	directory_resolve(dir, address, internal, &res);
 	rc = res.result == DIRECTORY_LOCAL ? 0 : 1;
 	/* The address as typed may hold anything; only an escaped copy is
 	   printed or put into JSON (which needs valid UTF-8). */
 	log_str(safe, sizeof(safe), address, strlen(address));
 	if (cli->json) {
-		json_t *j = directory_json_resolution(
-		    res.result == DIRECTORY_INVALID ? safe : address, &res);
-		int wrc = json_dumpf(j, stdout, JSON_INDENT(2));
-
-		json_decref(j);
-		putchar('\n');
-		if (wrc != 0)
-			rc = cli_error("cannot write JSON output");
+		if (cli_print_json(directory_json_resolution(res.result ==
+		    DIRECTORY_INVALID ? safe : address, &res)) != 0)
+			rc = 1;
 	} else {
 		printf("%s: %s\n", res.result == DIRECTORY_INVALID ? safe :
 		    address, cmd_resolve_reason(res.result));

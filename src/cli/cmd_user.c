@@ -47,59 +47,11 @@ struct cmd_user_args {
 	enum password_scheme scheme;
 };
 
-static int
-cmd_user_open(struct cli *cli, bool create, struct directory **dir_r)
+/* "2G", "512M", "1000" (bytes), or "none"; heap, caller frees. */
+static char *
+cmd_user_size(uint64_t n)
 {
-	struct config *config = cli_config(cli);
-	char *error = NULL;
-
-	if (config == NULL)
-		return 1;
-	if (directory_open(config->data_dir, create, dir_r, &error) == -1) {
-		cli_error("%s", error);
-		free(error);
-		return 1;
-	}
-	return 0;
-}
-
-static int
-cmd_user_fail(struct directory_error *err)
-{
-	cli_error("%s", err->message != NULL ? err->message :
-	    "directory error");
-	directory_error_clear(err);
-	return 1;
-}
-
-static int
-cmd_user_json(json_t *j)
-{
-	int rc;
-
-	if (j == NULL)
-		panic("cmd_user_json: json");
-	rc = json_dumpf(j, stdout, JSON_INDENT(2));
-	json_decref(j);
-	putchar('\n');
-	return rc == 0 ? 0 : cli_error("cannot write JSON output");
-}
-
-/* "2G", "512M", "1000" (bytes), or "none"; buf holds 32 bytes. */
-static const char *
-cmd_user_size(uint64_t n, char *buf)
-{
-	static const char units[] = "KMG";
-	char unit[2] = { '\0', '\0' };
-
-	if (n == 0)
-		return "none";
-	for (int u = 0; u < 3 && n % 1024 == 0; u++) {
-		n /= 1024;
-		unit[0] = units[u];
-	}
-	snprintf(buf, 32, "%llu%s", (unsigned long long)n, unit);
-	return buf;
+	return n == 0 ? xstrdup("none") : config_size_text(n);
 }
 
 /* Parses the words after the verb: at most max_pos positional ones and
@@ -108,45 +60,33 @@ static int
 cmd_user_parse(int argc, char **argv, int max_pos, bool options,
     struct cmd_user_args *a)
 {
-	bool rest = false;
+	struct cli_args args;
+	const char *s, *v;
+	bool option;
 
-	for (int i = 2; i < argc; i++) {
-		const char *s = argv[i];
-
-		if (!rest && strcmp(s, "--") == 0) {
-			rest = true;
-		} else if (!rest && s[0] == '-' && s[1] != '\0') {
-			if (!options)
-				return cli_usage("user %s: unknown option %s\n%s",
-				    a->verb, s, CMD_USER_USAGE);
-			if (strcmp(s, "--password-stdin") == 0) {
-				a->password_stdin = true;
-			} else if ((strcmp(s, "--name") == 0 ||
-			    strcmp(s, "--quota") == 0 ||
-			    strcmp(s, "--scheme") == 0) && i + 1 < argc) {
-				const char *v = argv[++i];
-
-				if (s[2] == 'n' && strcmp(a->verb, "add") == 0)
-					a->name = v;
-				else if (s[2] == 'q' &&
-				    strcmp(a->verb, "add") == 0)
-					a->quota = v;
-				else if (s[2] == 's' && password_scheme_parse(v,
-				    &a->scheme) == 0)
-					continue;
-				else
-					return cli_usage("user %s: bad option "
-					    "%s %s\n%s", a->verb, s, v,
-					    CMD_USER_USAGE);
-			} else {
-				return cli_usage("user %s: unknown option %s\n%s",
-				    a->verb, s, CMD_USER_USAGE);
-			}
-		} else if (a->n_pos < max_pos) {
+	cli_args_init(&args, argc, argv, 2);
+	while ((s = cli_args_next(&args, &option)) != NULL) {
+		if (!option) {
+			if (a->n_pos == max_pos)
+				return cli_usage("user %s: too many arguments\n%s",
+				    a->verb, CMD_USER_USAGE);
 			a->pos[a->n_pos++] = s;
+		} else if (options && strcmp(s, "--password-stdin") == 0) {
+			a->password_stdin = true;
+		} else if (options && (strcmp(s, "--name") == 0 ||
+		    strcmp(s, "--quota") == 0 || strcmp(s, "--scheme") == 0) &&
+		    (v = cli_args_value(&args)) != NULL) {
+			if (s[2] == 'n' && strcmp(a->verb, "add") == 0)
+				a->name = v;
+			else if (s[2] == 'q' && strcmp(a->verb, "add") == 0)
+				a->quota = v;
+			else if (s[2] != 's' ||
+			    password_scheme_parse(v, &a->scheme) == -1)
+				return cli_usage("user %s: bad option %s %s\n%s",
+				    a->verb, s, v, CMD_USER_USAGE);
 		} else {
-			return cli_usage("user %s: too many arguments\n%s",
-			    a->verb, CMD_USER_USAGE);
+			return cli_usage("user %s: unknown option %s\n%s",
+			    a->verb, s, CMD_USER_USAGE);
 		}
 	}
 	return 0;
@@ -191,13 +131,13 @@ cmd_user_wipe(char **s)
 static void
 cmd_user_print(const struct directory_account *acct, bool details)
 {
-	char b1[32];
+	char *quota = cmd_user_size(acct->quota_bytes);
 
 	if (!details) {
-		printf("%s quota=%s%s%s%s\n", acct->address,
-		    cmd_user_size(acct->quota_bytes, b1),
+		printf("%s quota=%s%s%s%s\n", acct->address, quota,
 		    acct->enabled ? "" : " disabled",
 		    acct->name[0] != '\0' ? " name=" : "", acct->name);
+		free(quota);
 		return;
 	}
 	printf("address:   %s\n", acct->address);
@@ -206,13 +146,14 @@ cmd_user_print(const struct directory_account *acct, bool details)
 	printf("enabled:   %s\n", acct->enabled ? "yes" : "no");
 	printf("password:  %s\n", acct->password != NULL ? "set" :
 	    "none (cannot log in)");
-	printf("quota:     %s\n", cmd_user_size(acct->quota_bytes, b1));
+	printf("quota:     %s\n", quota);
 	if (acct->quota_messages == 0)
 		printf("messages:  no limit\n");
 	else
 		printf("messages:  %llu at most\n",
 		    (unsigned long long)acct->quota_messages);
 	printf("plus mode: %s\n", acct->plus_mode);
+	free(quota);
 }
 
 /* Prints the account as it is now: JSON (with the generated password, if
@@ -225,7 +166,7 @@ cmd_user_show(struct cli *cli, struct directory *dir, const char *address,
 	struct directory_account acct;
 
 	if (directory_admin_account_get(dir, address, &acct, &err) == -1)
-		return cmd_user_fail(&err);
+		return cli_directory_error(&err, NULL);
 	if (cli->json) {
 		json_t *j = directory_json_account(&acct);
 
@@ -233,7 +174,7 @@ cmd_user_show(struct cli *cli, struct directory *dir, const char *address,
 			json_object_set_new(j, "password",
 			    json_string(password));
 		directory_account_clear(&acct);
-		return cmd_user_json(j);
+		return cli_print_json(j);
 	}
 	if (done != NULL)
 		printf("account %s %s\n", acct.address, done);
@@ -255,7 +196,7 @@ cmd_user_list(struct cli *cli, struct directory *dir, const char *domain)
 	int rc = 0;
 
 	if (directory_admin_account_list(dir, domain, &list, &n, &err) == -1)
-		return cmd_user_fail(&err);
+		return cli_directory_error(&err, NULL);
 	if (cli->json) {
 		json_t *arr = json_array();
 
@@ -264,7 +205,7 @@ cmd_user_list(struct cli *cli, struct directory *dir, const char *domain)
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr,
 			    directory_json_account(&list[i]));
-		rc = cmd_user_json(json_pack("{s:o}", "accounts", arr));
+		rc = cli_print_json(json_pack("{s:o}", "accounts", arr));
 	} else {
 		for (size_t i = 0; i < n; i++)
 			cmd_user_print(&list[i], false);
@@ -275,32 +216,47 @@ cmd_user_list(struct cli *cli, struct directory *dir, const char *domain)
 	return rc;
 }
 
+/* `add` (a new account with quota) and `passwd` (an existing one): both
+   hash a new password, store it and show the account. */
+static int
+cmd_user_set_password(struct cli *cli, struct directory *dir,
+    const struct cmd_user_args *a, uint64_t quota)
+{
+	struct directory_error err = { 0 };
+	bool add = strcmp(a->verb, "add") == 0, generated;
+	char *plain = NULL, *hash;
+	int rc;
+
+	hash = cmd_user_password(a, &plain, &generated);
+	if (hash == NULL)
+		return 1;
+	if (add)
+		rc = directory_admin_account_add(dir, a->pos[0], a->name, hash,
+		    quota, NULL, &err);
+	else
+		rc = directory_admin_account_set_password(dir, a->pos[0], hash,
+		    &err);
+	if (rc == -1)
+		rc = cli_directory_error(&err, NULL);
+	else
+		rc = cmd_user_show(cli, dir, a->pos[0], add ? "added" :
+		    "has a new password", generated ? plain : NULL);
+	cmd_user_wipe(&plain);
+	free(hash);
+	return rc;
+}
+
 static int
 cmd_user_add(struct cli *cli, struct directory *dir,
     const struct cmd_user_args *a)
 {
-	struct directory_error err = { 0 };
 	uint64_t quota = 0;
-	char *plain = NULL, *hash;
-	bool generated;
-	int rc;
 
 	if (a->quota != NULL && strcmp(a->quota, "none") != 0 &&
 	    str_to_size(a->quota, &quota) == -1)
 		return cli_usage("user add: --quota %s is not a size (e.g. "
 		    "500M, 2G, or none)", a->quota);
-	hash = cmd_user_password(a, &plain, &generated);
-	if (hash == NULL)
-		return 1;
-	if (directory_admin_account_add(dir, a->pos[0], a->name, hash, quota,
-	    NULL, &err) == -1)
-		rc = cmd_user_fail(&err);
-	else
-		rc = cmd_user_show(cli, dir, a->pos[0], "added",
-		    generated ? plain : NULL);
-	cmd_user_wipe(&plain);
-	free(hash);
-	return rc;
+	return cmd_user_set_password(cli, dir, a, quota);
 }
 
 static int
@@ -309,26 +265,12 @@ cmd_user_passwd(struct cli *cli, struct directory *dir,
 {
 	struct directory_error err = { 0 };
 	struct directory_account acct;
-	char *plain = NULL, *hash;
-	bool generated;
-	int rc;
 
 	/* Refuse an unknown account before reading stdin or hashing. */
 	if (directory_admin_account_get(dir, a->pos[0], &acct, &err) == -1)
-		return cmd_user_fail(&err);
+		return cli_directory_error(&err, NULL);
 	directory_account_clear(&acct);
-	hash = cmd_user_password(a, &plain, &generated);
-	if (hash == NULL)
-		return 1;
-	if (directory_admin_account_set_password(dir, a->pos[0], hash,
-	    &err) == -1)
-		rc = cmd_user_fail(&err);
-	else
-		rc = cmd_user_show(cli, dir, a->pos[0], "has a new password",
-		    generated ? plain : NULL);
-	cmd_user_wipe(&plain);
-	free(hash);
-	return rc;
+	return cmd_user_set_password(cli, dir, a, 0);
 }
 
 int
@@ -360,7 +302,7 @@ cli_cmd_user(struct cli *cli, int argc, char **argv)
 	if (a.n_pos < min_pos)
 		return cli_usage("%s", CMD_USER_USAGE);
 
-	if (cmd_user_open(cli, strcmp(verb, "list") != 0 &&
+	if (cli_open_directory(cli, strcmp(verb, "list") != 0 &&
 	    strcmp(verb, "show") != 0, &dir) != 0)
 		return 1;
 	if (strcmp(verb, "list") == 0) {
@@ -373,9 +315,9 @@ cli_cmd_user(struct cli *cli, int argc, char **argv)
 		rc = cmd_user_passwd(cli, dir, &a);
 	} else if (strcmp(verb, "del") == 0) {
 		if (directory_admin_account_del(dir, a.pos[0], &err) == -1)
-			rc = cmd_user_fail(&err);
+			rc = cli_directory_error(&err, NULL);
 		else if (cli->json)
-			rc = cmd_user_json(json_pack("{s:s}", "deleted",
+			rc = cli_print_json(json_pack("{s:s}", "deleted",
 			    a.pos[0]));
 		else
 			rc = printf("account %s deleted\n", a.pos[0]) < 0;
@@ -388,21 +330,22 @@ cli_cmd_user(struct cli *cli, int argc, char **argv)
 			    "500M, 2G, or none)", a.pos[1]);
 		} else if (directory_admin_account_set_quota(dir, a.pos[0], &q,
 		    NULL, &err) == -1) {
-			rc = cmd_user_fail(&err);
+			rc = cli_directory_error(&err, NULL);
 		} else {
-			char b[32];
+			char *size = cmd_user_size(q);
 
 			rc = cmd_user_show(cli, dir, a.pos[0], q == 0 ?
 			    "has no quota" : "has a new quota", NULL);
 			if (rc == 0 && !cli->json && q != 0)
-				printf("quota: %s\n", cmd_user_size(q, b));
+				printf("quota: %s\n", size);
+			free(size);
 		}
 	} else {
 		bool enable = strcmp(verb, "enable") == 0;
 
 		if (directory_admin_account_set_enabled(dir, a.pos[0], enable,
 		    &err) == -1)
-			rc = cmd_user_fail(&err);
+			rc = cli_directory_error(&err, NULL);
 		else
 			rc = cmd_user_show(cli, dir, a.pos[0], enable ?
 			    "enabled" : "disabled", NULL);

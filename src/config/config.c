@@ -405,8 +405,7 @@ config_store_number(void *field, size_t width, uint64_t value)
 	}
 }
 
-/* "50M" for multiples of a binary unit, else the plain number. */
-static char *
+char *
 config_size_text(uint64_t n)
 {
 	static const char units[] = "GMK";

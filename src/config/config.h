@@ -91,6 +91,10 @@ struct config {
 };
 
 void config_limits_defaults(struct config_limits *limits);
+/* A size as petrel.conf writes it: "50M" for a multiple of a binary unit
+   (K, M, G: 1024, 1024^2, 1024^3; the largest that divides n), else the
+   plain number of bytes. Heap string, caller frees; never NULL. */
+char *config_size_text(uint64_t n);
 
 /* Parses text (len bytes, may lack a final newline). name is used in
    errors ("petrel.conf:12: [limits] max_message_size: not a size").

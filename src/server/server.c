@@ -10,6 +10,7 @@
 #include "server/server.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <netdb.h>
@@ -789,6 +790,58 @@ out:
 	return ret;
 }
 
+/* Once root is gone, everything the server writes must still be writable:
+   the data dir, its subdirectories (queue/msg, queue/tmp ...) and the
+   database files. Refusing to start here beats answering 451 to every
+   client later because quickstart ran as root and nobody chowned. */
+static int
+server_check_data_dir(const char *path, unsigned depth, char **error_r)
+{
+	DIR *d;
+	struct dirent *e;
+	int ret = 0;
+
+	if (access(path, W_OK | X_OK) == -1) {
+		*error_r = xasprintf("%s: %s (as uid %u)", path, strerror(errno),
+		    (unsigned)geteuid());
+		return -1;
+	}
+	if (depth == 0 || (d = opendir(path)) == NULL)
+		return 0;
+	while (ret == 0 && (e = readdir(d)) != NULL) {
+		char *sub;
+		size_t len = strlen(e->d_name);
+
+		if (e->d_name[0] == '.' || strcmp(e->d_name, "tls") == 0 ||
+		    strcmp(e->d_name, "msg") == 0 || strcmp(e->d_name, "tmp") == 0)
+			continue;
+		sub = xasprintf("%s/%s", path, e->d_name);
+		if (e->d_type == DT_DIR) {
+			ret = server_check_data_dir(sub, depth - 1, error_r);
+		} else if ((len > 3 && strcmp(e->d_name + len - 3, ".db") == 0) &&
+		    access(sub, R_OK | W_OK) == -1) {
+			*error_r = xasprintf("%s: %s (as uid %u)", sub,
+			    strerror(errno), (unsigned)geteuid());
+			ret = -1;
+		}
+		free(sub);
+	}
+	closedir(d);
+	/* msg/ and tmp/ are checked without listing them: they may be big. */
+	if (ret == 0 && depth > 0) {
+		static const char *const spool[] = { "msg", "tmp" };
+
+		for (size_t i = 0; ret == 0 && i < 2; i++) {
+			char *sub = xasprintf("%s/%s", path, spool[i]);
+
+			if (access(sub, F_OK) == 0)
+				ret = server_check_data_dir(sub, 0, error_r);
+			free(sub);
+		}
+	}
+	return ret;
+}
+
 static void
 server_thread_init(struct server *server, struct server_thread *t,
     unsigned index)
@@ -934,6 +987,7 @@ server_run(struct server *server, char **error_r)
 	const struct config *config = server->config;
 	unsigned active = 0;
 	sigset_t all, old;
+	char *error = NULL;
 
 	if (server->ran)
 		panic("server_run: called twice");
@@ -968,6 +1022,12 @@ server_run(struct server *server, char **error_r)
 	}
 	if (server_drop_privileges(config, error_r) == -1)
 		return -1;
+	if (server_check_data_dir(config->data_dir, 2, &error) == -1) {
+		*error_r = xasprintf("data dir not writable by the server: %s",
+		    error);
+		free(error);
+		return -1;
+	}
 
 	for (int i = 0; i < 3; i++) {
 		server->ev_signals[i] = evsignal_new(server->main_base,
