@@ -75,6 +75,7 @@ DEPS_cli        := lib mail smtp config auth directory queue server smtpd cli
 DEPS_fuzz       := lib mail smtp config
 # Fuzz targets that need more than the syntax modules name them here.
 DEPS_fuzz_smtpd_session := $(DEPS_smtpd)
+DEPS_fuzz_directory_address := lib mail auth directory
 modobjs = $(foreach d,$(1),$(patsubst %.c,$(2)/obj/%.o,$(filter src/$(d)/%,$(SRCS))))
 
 .SECONDEXPANSION:

@@ -104,7 +104,10 @@ directory_address_literal(const char *s, size_t len, char *out,
 	size_t off = 1;
 	int af = AF_INET;
 
-	if (len < 3 || s[len - 1] != ']' || len - 2 >= sizeof(ip)) {
+	/* A NUL would end the text inet_pton reads early, and "[1.2.3.4\0x]"
+	   would pass as a literal holding bytes it never checked. */
+	if (len < 3 || s[len - 1] != ']' || len - 2 >= sizeof(ip) ||
+	    memchr(s, '\0', len) != NULL) {
 		*error_r = "invalid address literal";
 		return -1;
 	}
