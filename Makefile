@@ -117,7 +117,7 @@ F := build/fuzz
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 $(F)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -c $< -o $@
+	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 $(F)/%: $(F)/obj/fuzz/%.o $$(call modobjs,$$(or $$(DEPS_$$*),$(DEPS_fuzz)),$(F))
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 fuzz: $(FUZZERS:fuzz/%.c=$(F)/%)

@@ -67,9 +67,10 @@ struct config_limits {
 	unsigned max_connections_per_ip; /* 50 */
 	unsigned idle_timeout;		/* seconds; RFC 5321 §4.5.3.2: 300 */
 	unsigned max_errors;		/* syntax errors before close; 20 */
-	unsigned max_commands_before_data; /* non-transaction commands
-					   (NOOP, RSET, VRFY, HELP) per
-					   session; 100 */
+	unsigned max_commands_before_data; /* commands that move no mail
+					   forward (NOOP, RSET, VRFY, HELP,
+					   HELO/EHLO, refused MAIL/RCPT/
+					   DATA...) per session; 100 */
 	unsigned unknown_rcpt_delay_after; /* 10 */
 	unsigned unknown_rcpt_close_after; /* 20 */
 	unsigned unknown_rcpt_delay_ms;	/* 1000 */

@@ -133,8 +133,11 @@ smtpd_cmd_greeting(struct smtpd_session *s, struct smtp_command *cmd,
 static void
 smtpd_cmd_helo(struct smtpd_session *s, struct smtp_command *cmd)
 {
-	if (smtpd_cmd_greeting(s, cmd, false))
-		smtpd_session_reply(s, "250 %s", s->config->hostname);
+	if (!smtpd_cmd_greeting(s, cmd, false))
+		return;
+	smtpd_session_reply(s, "250 %s", s->config->hostname);
+	/* Repeatable for free, as in Postfix's table: junk. */
+	smtpd_session_junk(s);
 }
 
 static void
@@ -157,6 +160,7 @@ smtpd_cmd_ehlo(struct smtpd_session *s, struct smtp_command *cmd)
 	smtpd_session_reply(s, "250-SMTPUTF8");			/* RFC 6531 */
 	smtpd_session_reply(s, "250-CHUNKING");			/* RFC 3030 */
 	smtpd_session_reply(s, "250 BINARYMIME");		/* RFC 3030 */
+	smtpd_session_junk(s);
 }
 
 static void
@@ -172,6 +176,7 @@ smtpd_cmd_starttls(struct smtpd_session *s, struct smtp_command *cmd)
 	}
 	if (!s->starttls_offered) {
 		smtpd_session_reply(s, "454 4.7.0 TLS not available");
+		smtpd_session_junk(s);
 		return;
 	}
 	log_info(SMTPD_LOG_PREFIX " event=starttls", s->id);

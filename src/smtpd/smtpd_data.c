@@ -79,6 +79,9 @@ smtpd_data_committed(bool ok, const char *id, const char *error, void *ctx)
 	char esc[LOG_STR_MAX];
 
 	smtpd_session_enter(s);
+	/* The client waits for this reply again, as long as we let it. */
+	if (s->conn != NULL)
+		conn_set_idle_timeout(s->conn, s->idle_ms);
 	if (ok) {
 		s->n_messages++;
 		s->junk = 0;
@@ -108,6 +111,12 @@ smtpd_data_commit(struct smtpd_session *s)
 	s->queued_size = queue_writer_size(s->writer);
 	smtpd_session_set_state(s, SMTPD_STATE_COMMIT);
 	conn_pause_input(s->conn);
+	/* The wait is ours, not the client's: an idle timeout now would
+	   send 421 for a message the queue may still accept, and the
+	   client would send it again (RFC 5321 §4.5.3.2.6 gives it ten
+	   minutes for our answer; §6.1 prefers a duplicate to a loss, but
+	   we need not cause one). */
+	conn_set_idle_timeout(s->conn, 0);
 	queue_commit_async(s->params.queue, &s->writer, &s->env,
 	    smtpd_thread_base(s->params.thread), smtpd_data_committed, s);
 }
@@ -119,12 +128,14 @@ smtpd_data_cmd(struct smtpd_session *s, struct smtp_command *cmd)
 	if (s->env.n_rcpts == 0) {
 		/* Postfix: 503 when no RCPT came at all, 554 when every
 		   one was refused (pipelined clients see why). */
-		if (s->rcpt_attempts == 0)
+		if (s->rcpt_attempts == 0) {
 			smtpd_session_error(s, "503 5.5.1 Error: need RCPT "
 			    "command");
-		else
+		} else {
 			smtpd_session_reply(s, "554 5.5.1 Error: no valid "
 			    "recipients");
+			smtpd_session_junk(s);
+		}
 		return;
 	}
 	if (s->env.body == QUEUE_BODY_BINARYMIME) {
@@ -280,6 +291,7 @@ smtpd_data_chunk_done(struct smtpd_session *s)
 	case SMTPD_CHUNK_NO_VALID_RCPT:
 		smtpd_session_set_state(s, SMTPD_STATE_MAIL);
 		smtpd_session_reply(s, "554 5.5.1 Error: no valid recipients");
+		smtpd_session_junk(s);
 		break;
 	case SMTPD_CHUNK_TOO_BIG:
 		smtpd_session_reply(s, "552 5.3.4 Message size exceeds fixed "
@@ -298,6 +310,10 @@ smtpd_data_chunk_done(struct smtpd_session *s)
 			smtpd_session_set_state(s, SMTPD_STATE_BDAT);
 			smtpd_session_reply(s, "250 2.0.0 %" PRIu64 " octets "
 			    "received", s->chunk_size);
+			/* RFC 3030 allows "BDAT 0"; Postfix refuses it as
+			   abuse. Allowed here, but it moves nothing. */
+			if (s->chunk_size == 0)
+				smtpd_session_junk(s);
 		}
 		break;
 	}

@@ -8,6 +8,7 @@
    are local parts that ask a host to relay onward ('%', '!', a quoted '@'),
    whatever domain follows (the directory never reinterprets them).
    Unknown recipients are throttled against directory harvesting. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -102,6 +103,7 @@ smtpd_mail_cmd(struct smtpd_session *s, struct smtp_command *cmd)
 		    "result=rejected reply=\"%.9s\"", s->id,
 		    smtpd_mail_path_log(esc, sizeof(esc), cmd->path), reject);
 		smtpd_session_reply(s, "%s", reject);
+		smtpd_session_junk(s);
 		return;
 	}
 
@@ -306,7 +308,8 @@ smtpd_mail_rcpt_cmd(struct smtpd_session *s, struct smtp_command *cmd)
 	const char *reason = NULL;
 	char esc[LOG_STR_MAX];
 	char *addr = NULL, *reply = NULL;
-	bool accepted = false, unknown = false;
+	bool accepted = false, unknown = false, added = false;
+	bool too_many = false;
 
 	if (cmd->path == NULL || cmd->path[0] == '\0') {
 		smtpd_session_error(s, "501 5.5.4 Syntax: RCPT TO:<address>");
@@ -349,6 +352,7 @@ smtpd_mail_rcpt_cmd(struct smtpd_session *s, struct smtp_command *cmd)
 		/* RFC 5321 §4.5.3.1.10: 452, the client sends the rest in
 		   another transaction. */
 		reason = "too_many";
+		too_many = true;
 		reply = xstrdup("452 4.5.3 Error: Too many recipients");
 	} else if (smtpd_mail_is_relay_trick(addr)) {
 		reason = "relay_trick";
@@ -358,8 +362,10 @@ smtpd_mail_rcpt_cmd(struct smtpd_session *s, struct smtp_command *cmd)
 		    &reason);
 	}
 
-	if (accepted && !smtpd_mail_rcpt_known(&s->env, addr))
+	if (accepted && !smtpd_mail_rcpt_known(&s->env, addr)) {
 		smtpd_mail_rcpt_add(s, addr, cmd);
+		added = true;
+	}
 	if (unknown)
 		s->unknown_rcpts++;
 	log_info(SMTPD_LOG_PREFIX " event=rcpt to=<%s> result=%s%s%s", s->id,
@@ -378,6 +384,14 @@ smtpd_mail_rcpt_cmd(struct smtpd_session *s, struct smtp_command *cmd)
 		    reply);
 	else
 		smtpd_session_reply(s, "%s", reply);
+	/* A relay probe or the same recipient again, over and over. Not
+	   the 452s of a client that pipelined more recipients than we take
+	   (RFC 5321 §4.5.3.1.10: it sends them again in another
+	   transaction): those count only past as many again, as Postfix's
+	   smtpd_recipient_overshoot_limit. */
+	if (!added && !unknown && (!too_many ||
+	    s->rcpt_attempts > 2 * (uint64_t)limits->max_recipients))
+		smtpd_session_junk(s);
 	free(reply);
 	free(addr);
 }

@@ -76,6 +76,8 @@ struct smtpd_session {
 	bool greeted;		/* the 220 greeting was written */
 	bool starttls_offered;	/* listener is STARTTLS and TLS is loaded */
 	size_t out_limit;	/* output pending above this: stop reading */
+	unsigned idle_ms;	/* conn idle timeout; off while we make the
+				   client wait (commit, held reply) */
 
 	/* HELO/EHLO. */
 	char *helo;
@@ -133,14 +135,17 @@ void smtpd_session_close(struct smtpd_session *s, const char *reply);
 void smtpd_session_end_transaction(struct smtpd_session *s);
 /* Drops the transaction's data without changing state. */
 void smtpd_session_clear_transaction(struct smtpd_session *s);
-/* A non-transaction command (NOOP, RSET, VRFY, EXPN, HELP) was answered;
-   past max_commands_before_data each one counts as an error. */
+/* A command a client can repeat for free was answered: NOOP, RSET, VRFY,
+   EXPN, HELP, HELO, EHLO, a refused STARTTLS, an empty BDAT chunk, and a
+   MAIL, RCPT, DATA or BDAT that was refused or added nothing (unknown
+   recipients have a budget of their own). Past max_commands_before_data
+   each one counts as an error, so no loop of them runs for ever. */
 void smtpd_session_junk(struct smtpd_session *s);
 /* Holds reply back for delay_ms with input paused, then writes it and
    goes on with pipelined commands. */
 void smtpd_session_delay_reply(struct smtpd_session *s, unsigned delay_ms,
     const char *reply);
-/* After an asynchronous wait (commit) ends: resumes input and goes on
+/* After a wait (queue commit, output drain) ends: resumes input and goes on
    with pipelined commands. */
 void smtpd_session_resume(struct smtpd_session *s);
 void smtpd_session_enter(struct smtpd_session *s);

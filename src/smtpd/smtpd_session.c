@@ -237,6 +237,7 @@ smtpd_session_delay_cb(evutil_socket_t fd, short what, void *ctx)
 	s->delayed_reply = NULL;
 	if (s->conn != NULL && reply != NULL) {
 		smtpd_session_reply(s, "%s", reply);
+		conn_set_idle_timeout(s->conn, s->idle_ms);
 		conn_resume_input(s->conn);
 		smtpd_session_process(s);
 	}
@@ -265,6 +266,8 @@ smtpd_session_delay_reply(struct smtpd_session *s, unsigned delay_ms,
 	}
 	s->delayed_reply = xstrdup(reply);
 	conn_pause_input(s->conn);
+	/* The client waits for us: no idle timeout while we hold back. */
+	conn_set_idle_timeout(s->conn, 0);
 	if (evtimer_add(s->delay_timer, &tv) == -1)
 		panic("smtpd_session_delay_reply: evtimer_add");
 }
@@ -306,6 +309,16 @@ smtpd_session_command(struct smtpd_session *s)
 	   skipped up to its LF and the session goes on (Postfix). */
 	if (ret == -1 || len + (bare_lf ? 1 : 2) > max) {
 		log_info(SMTPD_LOG_PREFIX " event=line_too_long", s->id);
+		/* Still buffered on -1: its verb is there to see. */
+		if (ret == -1)
+			conn_peek(s->conn, &line, &len);
+		if (smtpd_session_is_bdat_line(line, len)) {
+			/* Its chunk follows and we did not read its size:
+			   going on would run the chunk's octets as
+			   commands. */
+			smtpd_session_close(s, "500 5.5.2 Error: line too long");
+			return 1;
+		}
 		if (ret == -1)
 			(void)conn_skip_line(s->conn);
 		smtpd_session_error(s, "500 5.5.2 Error: line too long");
@@ -357,12 +370,15 @@ smtpd_session_process(struct smtpd_session *s)
 			if (s->delayed_reply != NULL)
 				break;
 			/* Backpressure: a client that pipelines without
-			   reading its replies waits for on_drain. */
+			   reading its replies waits for on_drain. Input is
+			   paused too, or the client's half-close would end
+			   the connection with commands unanswered. */
 			if (conn_output_pending(s->conn) > s->out_limit) {
 				log_debug(SMTPD_LOG_PREFIX " event=output_backlog "
 				    "pending=%zu", s->id,
 				    conn_output_pending(s->conn));
 				s->wait_drain = true;
+				conn_pause_input(s->conn);
 				break;
 			}
 			ret = smtpd_session_command(s);
@@ -394,7 +410,7 @@ smtpd_session_on_drain(struct conn *conn, void *ctx)
 	if (!s->wait_drain)
 		return;
 	s->wait_drain = false;
-	smtpd_session_process(s);
+	smtpd_session_resume(s);
 }
 
 static void
@@ -518,6 +534,7 @@ smtpd_session_start(int fd, const struct smtpd_session_params *params)
 	    (unsigned)idle_ms;
 	conn_limits_defaults(&limits);
 	s->out_limit = limits.out_low;
+	s->idle_ms = limits.idle_timeout_ms;
 
 	smtpd_session_enter(s);
 	smtpd_thread_add(params->thread, s);

@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include <sqlite3.h>
 
 #include "config/config.h"
 #include "directory/directory.h"
@@ -1496,6 +1497,335 @@ test_random_lines(void)
 	client_quit(&c);
 }
 
+/* --- hostile review: commits, framing, junk ----------------------------- */
+
+/* Takes the queue database's write lock, so every commit waits on it
+   (for up to the queue's busy timeout) until queue_unlock: a slow disk. */
+static sqlite3 *
+queue_lock(void)
+{
+	char *path = xasprintf("%s/queue/queue.db", T.dir);
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		panic("queue_lock: %s", db != NULL ? sqlite3_errmsg(db) : path);
+	free(path);
+	return db;
+}
+
+static void
+queue_unlock(sqlite3 *db)
+{
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		panic("queue_unlock: %s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static void
+steps_for(struct client *c, long long ms)
+{
+	long long end = now_ms() + ms;
+
+	while (now_ms() < end)
+		step(c);
+}
+
+static void
+send_message(struct client *c, const char *body)
+{
+	client_send_str(c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT(c, "250 2.1.0");
+	EXPECT(c, "250 2.1.5");
+	EXPECT(c, "354 ");
+	client_send_str(c, body);
+}
+
+/* A commit slower than the idle timeout: the wait is the server's, so
+   the client gets its 250, not a 421 for a message that is then queued
+   anyway (and sent again by the client). */
+static void
+test_commit_outlasts_idle_timeout(void)
+{
+	size_t before = queue_count();
+	struct client c;
+	sqlite3 *lock;
+	char *r, *id;
+
+	reset_config();
+	T.config.limits.idle_timeout = 1;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	lock = queue_lock();
+	send_message(&c, "Subject: slow disk\r\n\r\nbody\r\n.\r\n");
+	steps_for(&c, 2500);
+	TEST_EQ_INT(c.in.len, 0);
+	TEST_ASSERT(!c.eof);
+	queue_unlock(lock);
+	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	id = queued_id(r);
+	free(r);
+	CHECK_QUEUED(id, "Subject: slow disk\r\n\r\nbody\r\n", 28, NULL);
+	free(id);
+	TEST_EQ_INT(queue_count(), before + 1);
+	/* The client's idle timeout is back once the reply is out. */
+	EXPECT(&c, "421 4.4.2 " HOST " Error: timeout exceeded");
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+}
+
+/* Commands pipelined behind the terminator wait for the commit and are
+   answered after it, in order; a client that leaves during the commit
+   still has its (complete) message queued, and the completion finds a
+   session that is still there (ASan watches). */
+static void
+test_commit_pending(void)
+{
+	size_t before = queue_count();
+	struct client c;
+	sqlite3 *lock;
+	char *r;
+
+	reset_config();
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	lock = queue_lock();
+	send_message(&c, "x\r\n.\r\nRSET\r\nMAIL FROM:<b@remote.test>\r\n"
+	    "QUIT\r\nNOOP\r\n");
+	steps_for(&c, 300);
+	TEST_EQ_INT(c.in.len, 0);
+	queue_unlock(lock);
+	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	free(r);
+	EXPECT(&c, "250 2.0.0 Ok");
+	EXPECT(&c, "250 2.1.0");
+	/* Nothing after QUIT is answered. */
+	EXPECT(&c, "221 2.0.0");
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+	TEST_EQ_INT(queue_count(), before + 1);
+
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	lock = queue_lock();
+	send_message(&c, "Subject: gone\r\n\r\nbye\r\n.\r\n");
+	steps_for(&c, 200);
+	client_free(&c);
+	for (int i = 0; i < 100; i++) {
+		pump();
+		usleep(1000);
+	}
+	/* Closed, but kept until the queue answers. */
+	TEST_ASSERT(T.ended < T.started);
+	queue_unlock(lock);
+	WAIT_SESSIONS_GONE();
+	TEST_EQ_INT(queue_count(), before + 2);
+	TEST_EQ_INT(queue_tmp_files(), 0);
+}
+
+/* A BDAT line too long to parse leaves the chunk's end unknown, as an
+   unparsable size does: the session closes instead of running the
+   chunk's octets as commands. */
+static void
+test_bdat_line_too_long(void)
+{
+	struct client c;
+	struct buf line;
+
+	reset_config();
+	buf_init(&line, 0);
+	TEST_ASSERT(buf_append_str(&line, "BDAT 5") == 0);
+	for (int i = 0; i < 600; i++)
+		TEST_ASSERT(buf_append(&line, " ", 1) == 0);
+	TEST_ASSERT(buf_append_str(&line, "\r\nhelloNOOP\r\n") == 0);
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\n");
+	client_send(&c, line.data, line.len);
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "250 2.1.5");
+	EXPECT(&c, "500 5.5.2");
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+
+	/* No line end at all: the same. */
+	buf_reset(&line);
+	TEST_ASSERT(buf_append_str(&line, "bdat 5 ") == 0);
+	for (int i = 0; i < 2000; i++)
+		TEST_ASSERT(buf_append(&line, "9", 1) == 0);
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 ");
+	client_send(&c, line.data, line.len);
+	EXPECT(&c, "500 5.5.2");
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+	buf_clear(&line);
+
+	/* Any other over-long line is skipped and the session goes on. */
+	client_connect(&c, T.thread, &T.plain, NULL);
+	EXPECT(&c, "220 ");
+	client_send_str(&c, "BDATX ");
+	for (int i = 0; i < 600; i++)
+		client_send_str(&c, "x");
+	client_send_str(&c, "\r\nNOOP\r\n");
+	EXPECT(&c, "500 5.5.2");
+	EXPECT(&c, "250 2.0.0 Ok");
+	client_quit(&c);
+}
+
+/* Every command a client can repeat for free is junk: past
+   max_commands_before_data each costs an error, so no loop of them keeps
+   a session forever (Postfix's smtpd_junk_command_limit, whose table
+   includes HELO and EHLO). */
+static void
+test_junk_commands(void)
+{
+	static const struct {
+		const char *send;
+		const char *const replies[6];
+	} cases[] = {
+		{ "EHLO a\r\nEHLO a\r\nHELO a\r\nNOOP\r\n",
+		  { "250-", "250-", "250 ", "421 4.7.0", NULL } },
+		{ "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
+		  "RCPT TO:<x@other.test>\r\nRCPT TO:<x@other.test>\r\nNOOP\r\n",
+		  { "250-", "250 2.1.0", "550 5.7.1", "550 5.7.1", "421 4.7.0",
+		    NULL } },
+		{ "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
+		  "RCPT TO:<alice@example.org>\r\nRCPT TO:<alice@example.org>\r\n"
+		  "RCPT TO:<alice@example.org>\r\nNOOP\r\n",
+		  { "250-", "250 2.1.0", "250 2.1.5", "250 2.1.5", "250 2.1.5",
+		    "421 4.7.0" } },
+		{ "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
+		  "RCPT TO:<alice@example.org>\r\nBDAT 0\r\nBDAT 0\r\nNOOP\r\n",
+		  { "250-", "250 2.1.0", "250 2.1.5", "250 2.0.0 0 octets",
+		    "250 2.0.0 0 octets", "421 4.7.0" } },
+		{ "EHLO a\r\nMAIL FROM:<a@remote.test> SIZE=999999999\r\n"
+		  "STARTTLS\r\nNOOP\r\n",
+		  { "250-", "552 5.3.4", "454 4.7.0", "421 4.7.0", NULL } },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct client c;
+
+		reset_config();
+		T.config.limits.max_commands_before_data = 2;
+		T.config.limits.max_errors = 1;
+		client_connect(&c, T.thread, &T.plain, NULL);
+		EXPECT(&c, "220 ");
+		client_send_str(&c, cases[i].send);
+		for (size_t k = 0; k < 6 && cases[i].replies[k] != NULL; k++)
+			EXPECT(&c, cases[i].replies[k]);
+		WAIT_EOF(&c);
+		client_free(&c);
+		WAIT_SESSIONS_GONE();
+	}
+
+	/* Recipients over the limit are not junk until as many again
+	   were refused: a pipelining client sends them in a new
+	   transaction, and the one under way must not be cut off. */
+	{
+		static const char *const replies[] = {
+			"250-", "250 2.1.0", "250 2.1.5", "250 2.1.5",
+			"452 4.5.3", "452 4.5.3", "452 4.5.3", "452 4.5.3",
+			"421 4.7.0",
+		};
+		struct client c;
+
+		reset_config();
+		T.config.limits.max_recipients = 2;
+		T.config.limits.max_commands_before_data = 2;
+		T.config.limits.max_errors = 1;
+		client_connect(&c, T.thread, &T.plain, NULL);
+		EXPECT(&c, "220 ");
+		client_send_str(&c, "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
+		    "RCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
+		    "RCPT TO:<n1@example.org>\r\nRCPT TO:<n2@example.org>\r\n"
+		    "RCPT TO:<n3@example.org>\r\nRCPT TO:<n4@example.org>\r\n"
+		    "NOOP\r\n");
+		for (size_t k = 0; k < sizeof(replies) / sizeof(replies[0]); k++)
+			EXPECT(&c, replies[k]);
+		WAIT_EOF(&c);
+		client_free(&c);
+		WAIT_SESSIONS_GONE();
+	}
+}
+
+/* A client that pipelines more than its replies fit in our output
+   buffer and then half-closes (shutdown SHUT_WR, as scripts do) before
+   reading: every command is still answered. */
+static void
+test_half_close_flood(void)
+{
+	const int n = 20000;
+	struct client c;
+	struct buf flood;
+	char *r;
+	int replies = 0;
+
+	reset_config();
+	T.config.limits.max_errors = 0;
+	T.config.limits.max_commands_before_data = 0;
+	client_connect_rcvbuf(&c, T.thread, &T.plain, NULL, 4096);
+	client_hello(&c);
+	buf_init(&flood, 0);
+	for (int i = 0; i < n; i++)
+		TEST_ASSERT(buf_append_str(&flood, "NOOP\r\n") == 0);
+	TEST_ASSERT(buf_append_str(&flood, "QUIT\r\n") == 0);
+	client_send(&c, flood.data, flood.len);
+	buf_clear(&flood);
+	TEST_ASSERT(shutdown(c.fd, SHUT_WR) == 0);
+	for (int i = 0; i < 50; i++)
+		pump();
+	while ((r = client_reply(&c)) != NULL) {
+		bool quit = strncmp(r, "221 ", 4) == 0;
+
+		if (!quit)
+			TEST_EQ_STR(r, "250 2.0.0 Ok");
+		free(r);
+		if (quit)
+			break;
+		replies++;
+	}
+	TEST_EQ_INT(replies, n);
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+}
+
+/* The unknown-recipient delay is the server's wait too: an idle timeout
+   shorter than the delay does not cut the held reply off. */
+static void
+test_delay_outlasts_idle_timeout(void)
+{
+	struct client c;
+	long long t0;
+
+	reset_config();
+	T.config.limits.idle_timeout = 1;
+	T.config.limits.unknown_rcpt_delay_after = 1;
+	T.config.limits.unknown_rcpt_delay_ms = 1500;
+	client_connect(&c, T.thread, &T.plain, NULL);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<n1@example.org>\r\nRCPT TO:<alice@example.org>\r\n");
+	t0 = now_ms();
+	EXPECT(&c, "250 2.1.0");
+	EXPECT(&c, "550 5.1.1");
+	EXPECT(&c, "250 2.1.5");
+	TEST_ASSERT(now_ms() - t0 >= 1400);
+	/* Then the client's idle timeout applies again. */
+	EXPECT(&c, "421 4.4.2");
+	WAIT_EOF(&c);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+}
+
 /* --- setup -------------------------------------------------------------- */
 
 static void
@@ -1615,6 +1945,12 @@ main(void)
 	TEST_RUN(test_pipelining_flood);
 	TEST_RUN(test_client_vanishes);
 	TEST_RUN(test_random_lines);
+	TEST_RUN(test_commit_outlasts_idle_timeout);
+	TEST_RUN(test_commit_pending);
+	TEST_RUN(test_bdat_line_too_long);
+	TEST_RUN(test_junk_commands);
+	TEST_RUN(test_half_close_flood);
+	TEST_RUN(test_delay_outlasts_idle_timeout);
 	teardown();
 	return test_done();
 }
