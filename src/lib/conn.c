@@ -684,7 +684,8 @@ conn_skip_buffered(struct conn *conn)
 	conn->skip_line = false;
 }
 
-/* One read. 1: bytes arrived; 0: would block; 2: EOF; -1: finished. */
+/* One read. 1: bytes arrived; 3: bytes arrived and the socket is drained
+   (a short plain read); 0: would block; 2: EOF; -1: finished. */
 static int
 conn_read_once(struct conn *conn)
 {
@@ -729,7 +730,11 @@ conn_read_once(struct conn *conn)
 
 		if (r > 0) {
 			in->end += (size_t)r;
-			return 1;
+			/* Less than asked: the kernel had no more. The next
+			   read would only say EAGAIN; epoll (level-triggered)
+			   tells us when more comes. Half the reads of an SMTP
+			   session were such EAGAINs. */
+			return (size_t)r < n ? 3 : 1;
 		}
 		if (r == 0) {
 			conn->peer_eof = true;
@@ -764,11 +769,13 @@ conn_fill(struct conn *conn)
 
 		if (r == -1)
 			return -1;
-		if (r != 1)
+		if (r != 1 && r != 3)
 			break;
 		got = true;
 		if (conn->skip_line)
 			conn_skip_buffered(conn);
+		if (r == 3)
+			break;
 	}
 	if (got)
 		conn_arm_idle(conn);
