@@ -266,26 +266,16 @@ password_b64_decode(const char *in, size_t len, unsigned char *out)
 	return (long)((size_t)n - pad);
 }
 
-static int
-password_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
+/* Pairs of hex digits in either case (OPENSSL_hexchar2int: -1 for any
+   other byte). Returns the decoded length or -1; out holds len / 2. */
 static long
 password_hex_decode(const char *in, size_t len, unsigned char *out)
 {
 	if (len == 0 || len % 2 != 0 || len > PASSWORD_STORED_MAX)
 		return -1;
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = password_hex_value((unsigned char)in[i]);
-		int lo = password_hex_value((unsigned char)in[i + 1]);
+		int hi = OPENSSL_hexchar2int((unsigned char)in[i]);
+		int lo = OPENSSL_hexchar2int((unsigned char)in[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -20,6 +20,7 @@
 
 #include "config/config.h"
 #include "lib/buf.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 #include "queue/queue.h"
 
@@ -29,40 +30,6 @@
 
 static const char cmd_queue_usage_text[] =
     "usage: petrel queue list [--json] | petrel queue show ID [--json]";
-
-/* Length of the UTF-8 sequence at s (RFC 3629 §4: no overlongs, no
-   surrogates, nothing past U+10FFFF) that is printable, i.e. not a C1
-   control (U+0080..U+009F, which terminals may obey like ESC); 0 if none. */
-static size_t
-cmd_queue_utf8_len(const unsigned char *s, size_t len)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp < 0xa0)
-		return 0;
-	return n;
-}
 
 /* Writes s with control bytes (TAB excepted when keep_tab) and bytes that
    are not printable UTF-8 as \xNN; UTF-8 text passes, for SMTPUTF8
@@ -76,7 +43,7 @@ cmd_queue_put(const char *s, size_t len, bool keep_tab)
 		unsigned char c = u[i];
 		size_t n;
 
-		if (c >= 0x80 && (n = cmd_queue_utf8_len(u + i, len - i)) > 0) {
+		if (c >= 0x80 && (n = utf8_nonascii_len(u + i, len - i)) > 0) {
 			fwrite(u + i, 1, n, stdout);
 			i += n;
 			continue;

@@ -315,30 +315,30 @@ config_is_hostname(const char *s)
 	return label > 0 && s[len - 1] != '-';
 }
 
+/* 1 to max letters, digits and bytes of extra. */
+static bool
+config_is_word(const char *s, size_t len, size_t max, const char *extra)
+{
+	if (len == 0 || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!config_is_alnum(s[i]) &&
+		    memchr(extra, s[i], strlen(extra)) == NULL)
+			return false;
+	return true;
+}
+
 /* A portable POSIX user name (IEEE 1003.1 §3.437), as useradd takes. */
 static bool
 config_is_user(const char *s)
 {
-	size_t len = strlen(s);
-
-	if (len == 0 || len > 32 || s[0] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!config_is_alnum(s[i]) && s[i] != '_' && s[i] != '-' &&
-		    s[i] != '.')
-			return false;
-	return true;
+	return s[0] != '-' && config_is_word(s, strlen(s), 32, "_-.");
 }
 
 static bool
 config_is_listener_name(const char *s, size_t len)
 {
-	if (len == 0 || len > CONFIG_MAX_LISTENER_NAME)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!config_is_alnum(s[i]) && s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
+	return config_is_word(s, len, CONFIG_MAX_LISTENER_NAME, "_-");
 }
 
 /* Joins base and path unless path is absolute, then drops empty and "."
@@ -391,6 +391,30 @@ out:
 	return result;
 }
 
+/* The index of value in names, or -1. */
+static int
+config_name_index(const char *const *names, size_t n, const char *value)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(value, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Records that key name was set on this line; an error if it was set
+   before (first on the line *seen holds). */
+static int
+config_mark_seen(struct config_ctx *ctx, unsigned *seen, const char *name)
+{
+	if (*seen != 0) {
+		config_key_error(ctx, name, "duplicate key (first on line %u)",
+		    *seen);
+		return -1;
+	}
+	*seen = ctx->line;
+	return 0;
+}
+
 static void
 config_store_number(void *field, size_t width, uint64_t value)
 {
@@ -427,6 +451,7 @@ config_set_value(struct config_ctx *ctx, const struct config_key *key,
 	char **str = field;
 	uint64_t n;
 	char *lo, *hi, *path;
+	int level;
 
 	switch (key->type) {
 	case CONFIG_TYPE_HOSTNAME:
@@ -459,15 +484,14 @@ config_set_value(struct config_ctx *ctx, const struct config_key *key,
 		*str = xstrdup(value);
 		return;
 	case CONFIG_TYPE_LOG_LEVEL:
-		for (size_t i = 0; i < CONFIG_NKEYS(config_log_levels); i++) {
-			if (strcmp(value, config_log_levels[i]) == 0) {
-				int level = (int)i;
-				memcpy(field, &level, sizeof(level));
-				return;
-			}
+		level = config_name_index(config_log_levels,
+		    CONFIG_NKEYS(config_log_levels), value);
+		if (level == -1) {
+			config_key_error(ctx, key->name,
+			    "log_level must be debug, info, warn or error");
+			return;
 		}
-		config_key_error(ctx, key->name,
-		    "log_level must be debug, info, warn or error");
+		memcpy(field, &level, sizeof(level));
 		return;
 	case CONFIG_TYPE_NUMBER:
 		if (str_to_u64(value, &n) == -1) {
@@ -513,13 +537,8 @@ config_set_key(struct config_ctx *ctx, const struct config_key *keys,
 	for (size_t i = 0; i < n_keys; i++) {
 		if (strcmp(name, keys[i].name) != 0)
 			continue;
-		if (seen[i] != 0) {
-			config_key_error(ctx, name,
-			    "duplicate key (first on line %u)", seen[i]);
-			return;
-		}
-		seen[i] = ctx->line;
-		config_set_value(ctx, &keys[i], base, value);
+		if (config_mark_seen(ctx, &seen[i], name) == 0)
+			config_set_value(ctx, &keys[i], base, value);
 		return;
 	}
 	config_key_error(ctx, name, "unknown key");
@@ -620,22 +639,17 @@ static void
 config_set_listen(struct config_ctx *ctx, const char *name, const char *value)
 {
 	struct config_draft *d = ctx->draft;
-	unsigned k;
+	int k, i;
 	uint32_t port;
 
-	for (k = 0; k < CONFIG_LISTEN_NKEYS; k++)
-		if (strcmp(name, config_listen_key_names[k]) == 0)
-			break;
-	if (k == CONFIG_LISTEN_NKEYS) {
+	k = config_name_index(config_listen_key_names, CONFIG_LISTEN_NKEYS,
+	    name);
+	if (k == -1) {
 		config_key_error(ctx, name, "unknown key");
 		return;
 	}
-	if (d->seen[k] != 0) {
-		config_key_error(ctx, name, "duplicate key (first on line %u)",
-		    d->seen[k]);
+	if (config_mark_seen(ctx, &d->seen[k], name) == -1)
 		return;
-	}
-	d->seen[k] = ctx->line;
 	switch ((enum config_listen_key)k) {
 	case CONFIG_LISTEN_ADDRESS:
 		config_set_addresses(ctx, d, value);
@@ -649,29 +663,29 @@ config_set_listen(struct config_ctx *ctx, const char *name, const char *value)
 		d->port = (uint16_t)port;
 		return;
 	case CONFIG_LISTEN_PROTOCOL:
-		for (size_t i = 0; i < CONFIG_NKEYS(config_protocol_names); i++) {
-			if (strcmp(value, config_protocol_names[i]) == 0) {
-				d->protocol = (enum config_protocol)i;
-				return;
-			}
+		i = config_name_index(config_protocol_names,
+		    CONFIG_NKEYS(config_protocol_names), value);
+		if (i == -1) {
+			config_key_error(ctx, name, "protocol must be one of "
+			    "smtp, submission, imap, pop3, sieve, http");
+			return;
 		}
-		config_key_error(ctx, name, "protocol must be one of smtp, "
-		    "submission, imap, pop3, sieve, http");
+		d->protocol = (enum config_protocol)i;
 		return;
 	case CONFIG_LISTEN_TLS:
-		for (size_t i = 0; i < CONFIG_NKEYS(config_tls_names); i++) {
-			if (strcmp(value, config_tls_names[i]) == 0) {
-				d->tls = (enum config_tls_mode)i;
-				return;
-			}
+		i = config_name_index(config_tls_names,
+		    CONFIG_NKEYS(config_tls_names), value);
+		if (i == -1) {
+			config_key_error(ctx, name,
+			    "tls must be none, starttls or implicit");
+			return;
 		}
-		config_key_error(ctx, name,
-		    "tls must be none, starttls or implicit");
+		d->tls = (enum config_tls_mode)i;
 		return;
 	case CONFIG_LISTEN_NKEYS:
 		break;
 	}
-	panic("config_set_listen: key %u", k);
+	panic("config_set_listen: key %d", k);
 }
 
 /* --- reading --------------------------------------------------------------- */

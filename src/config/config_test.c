@@ -36,6 +36,32 @@ parse(const char *text, char **error_r)
 	return config_parse("petrel.conf", text, strlen(text), BASE, error_r);
 }
 
+/* len bytes of text must be refused with exactly the error want. */
+static void
+expect_error(const char *text, size_t len, const char *want)
+{
+	char *error = NULL;
+	struct config *c = config_parse("petrel.conf", text, len, BASE, &error);
+
+	TEST_ASSERT(c == NULL);
+	TEST_EQ_STR(error, want);
+	config_free(&c);
+	free(error);
+}
+
+/* len bytes of text must parse; the caller checks and frees the result. */
+static struct config *
+expect_config(const char *text, size_t len)
+{
+	char *error = NULL;
+	struct config *c = config_parse("petrel.conf", text, len, BASE, &error);
+
+	TEST_ASSERT(c != NULL);
+	TEST_EQ_STR(error, NULL);
+	free(error);
+	return c;
+}
+
 static void
 test_full(void)
 {
@@ -77,14 +103,10 @@ test_full(void)
 	    "unknown_rcpt_close_after = 4\r\n"
 	    "unknown_rcpt_delay_ms = 250\r\n"
 	    "shutdown_timeout = 0";	/* no final newline */
-	char *error;
-	struct config *c = parse(text, &error);
+	struct config *c = expect_config(text, sizeof(text) - 1);
 
-	TEST_EQ_STR(error, NULL);
-	if (c == NULL) {
-		free(error);
+	if (c == NULL)
 		return;
-	}
 	TEST_EQ_STR(c->path, "petrel.conf");
 	TEST_EQ_STR(c->hostname, "mail.example.org");
 	TEST_EQ_STR(c->data_dir, "/srv/petrel");
@@ -133,14 +155,10 @@ static void
 test_defaults(void)
 {
 	struct config_limits want;
-	char *error;
-	struct config *c = parse(HEAD, &error);
+	struct config *c = expect_config(HEAD, strlen(HEAD));
 
-	TEST_EQ_STR(error, NULL);
-	if (c == NULL) {
-		free(error);
+	if (c == NULL)
 		return;
-	}
 	memset(&want, 0, sizeof(want));	/* padding, for memcmp */
 	config_limits_defaults(&want);
 	TEST_EQ_INT(want.max_message_size, 50 * 1024 * 1024);
@@ -463,7 +481,6 @@ static void
 test_long_line(void)
 {
 	struct buf b;
-	char *error;
 	struct config *c;
 
 	buf_init(&b, 0);
@@ -471,10 +488,8 @@ test_long_line(void)
 	for (int i = 0; i < 300 - 7; i++)
 		buf_append_str(&b, "a");
 	buf_append_str(&b, "\n");
-	c = config_parse("petrel.conf", b.data, b.len, BASE, &error);
-	TEST_ASSERT(c == NULL);
-	TEST_EQ_STR(error, "petrel.conf:10: line too long (at most 197 bytes)");
-	free(error);
+	expect_error(b.data, b.len,
+	    "petrel.conf:10: line too long (at most 197 bytes)");
 
 	/* 197 bytes (a comment) is the longest line taken, CRLF or not. */
 	buf_reset(&b);
@@ -482,8 +497,7 @@ test_long_line(void)
 	for (int i = 0; i < 196; i++)
 		buf_append_str(&b, "x");
 	buf_append_str(&b, "\r\n[limits]\nmax_errors = 5\n");
-	c = config_parse("petrel.conf", b.data, b.len, BASE, &error);
-	TEST_ASSERT(c != NULL);
+	c = expect_config(b.data, b.len);
 	if (c != NULL)
 		TEST_EQ_INT(c->limits.max_errors, 5);
 	config_free(&c);
@@ -491,10 +505,8 @@ test_long_line(void)
 	buf_append_str(&b, HEAD "#");
 	for (int i = 0; i < 197; i++)
 		buf_append_str(&b, "x");
-	c = config_parse("petrel.conf", b.data, b.len, BASE, &error);
-	TEST_ASSERT(c == NULL);
-	TEST_EQ_STR(error, "petrel.conf:9: line too long (at most 197 bytes)");
-	free(error);
+	expect_error(b.data, b.len,
+	    "petrel.conf:9: line too long (at most 197 bytes)");
 	buf_clear(&b);
 }
 
@@ -502,32 +514,23 @@ static void
 test_nul(void)
 {
 	static const char text[] = HEAD "# a\0b\n";
-	char *error;
-	struct config *c;
 
-	c = config_parse("petrel.conf", text, sizeof(text) - 1, BASE, &error);
-	TEST_ASSERT(c == NULL);
-	TEST_EQ_STR(error, "petrel.conf:9: NUL byte in the line");
-	free(error);
+	expect_error(text, sizeof(text) - 1,
+	    "petrel.conf:9: NUL byte in the line");
 	/* A NUL the C string would hide: the length decides, not strlen. */
-	c = config_parse("petrel.conf", HEAD "\0", sizeof(HEAD), BASE, &error);
-	TEST_ASSERT(c == NULL);
-	TEST_EQ_STR(error, "petrel.conf:9: NUL byte in the line");
-	free(error);
+	expect_error(HEAD "\0", sizeof(HEAD),
+	    "petrel.conf:9: NUL byte in the line");
 }
 
 static void
 test_too_large(void)
 {
 	size_t len = 1024 * 1024 + 1;
-	char *text = xmalloc(len), *error;
-	struct config *c;
+	char *text = xmalloc(len);
 
 	memset(text, '\n', len);
-	c = config_parse("petrel.conf", text, len, BASE, &error);
-	TEST_ASSERT(c == NULL);
-	TEST_EQ_STR(error, "petrel.conf: file too large (at most 1048576 bytes)");
-	free(error);
+	expect_error(text, len,
+	    "petrel.conf: file too large (at most 1048576 bytes)");
 	free(text);
 }
 
@@ -535,7 +538,6 @@ static void
 test_too_many_listeners(void)
 {
 	struct buf b;
-	char *error;
 	struct config *c;
 
 	buf_init(&b, 0);
@@ -543,16 +545,13 @@ test_too_many_listeners(void)
 	for (int i = 0; i < 64; i++)
 		buf_printf(&b, "[listen.l%d]\naddress=::1\nport=%d\n"
 		    "protocol=imap\n", i, 1000 + i);
-	c = config_parse("petrel.conf", b.data, b.len, BASE, &error);
-	TEST_ASSERT(c != NULL);
+	c = expect_config(b.data, b.len);
 	if (c != NULL)
 		TEST_EQ_INT(c->n_listeners, 64);
 	config_free(&c);
 	buf_append_str(&b, "[listen.one-too-many]\n");
-	c = config_parse("petrel.conf", b.data, b.len, BASE, &error);
-	TEST_ASSERT(c == NULL);
-	TEST_EQ_STR(error, "petrel.conf:260: too many listeners (at most 64)");
-	free(error);
+	expect_error(b.data, b.len,
+	    "petrel.conf:260: too many listeners (at most 64)");
 	buf_clear(&b);
 }
 
@@ -628,28 +627,42 @@ test_load(void)
 	free(dir);
 }
 
+/* The good file the hostile tests below cut and mutate. */
+static const char hostile_text[] = HEAD "[tls]\ncert=/c\nkey=/k\n"
+    "[listen.b]\naddress = ::1, 10.1.2.3\nport=9\nprotocol=imap\n"
+    "tls=implicit\n[limits]\nmax_message_size=20M\n";
+
+/* Parses a heap copy of exactly len bytes of text (so ASan sees any read
+   past them): exactly one of a config and an error, a config complete.
+   Returns whether it parsed. */
+static bool
+parse_cleanly(const char *text, size_t len)
+{
+	char *copy = xmalloc(len), *error = NULL;
+	struct config *c;
+	bool good;
+
+	memcpy(copy, text, len);
+	c = config_parse("p", copy, len, BASE, &error);
+	TEST_ASSERT((c == NULL) != (error == NULL));
+	good = c != NULL;
+	if (good)
+		TEST_ASSERT(c->n_listeners > 0 && c->hostname != NULL);
+	config_free(&c);
+	free(error);
+	free(copy);
+	return good;
+}
+
 /* Every prefix of a good file parses or fails with an error, cleanly. */
 static void
 test_prefixes(void)
 {
-	static const char text[] = HEAD "[tls]\ncert=/c\nkey=/k\n"
-	    "[listen.b]\naddress = ::1, 10.1.2.3\nport=9\nprotocol=imap\n"
-	    "tls=implicit\n[limits]\nmax_message_size=20M\n";
 	unsigned good = 0;
 
-	for (size_t n = 0; n <= sizeof(text) - 1; n++) {
-		char *copy = xmalloc(n + 1), *error = NULL;
-		struct config *c;
-
-		memcpy(copy, text, n);
-		c = config_parse("p", copy, n, BASE, &error);
-		TEST_ASSERT((c == NULL) != (error == NULL));
-		if (c != NULL)
+	for (size_t n = 0; n <= sizeof(hostile_text) - 1; n++)
+		if (parse_cleanly(hostile_text, n))
 			good++;
-		config_free(&c);
-		free(error);
-		free(copy);
-	}
 	/* At least the whole file, and the prefixes that end after a
 	   complete line that needs nothing more. */
 	TEST_ASSERT(good >= 2);
@@ -659,31 +672,22 @@ test_prefixes(void)
 static void
 test_mutations(void)
 {
-	static const char text[] = HEAD "[tls]\ncert=/c\nkey=/k\n"
-	    "[listen.b]\naddress = ::1, 10.1.2.3\nport=9\nprotocol=imap\n"
-	    "tls=implicit\n[limits]\nmax_message_size=20M\n";
 	static const char alphabet[] = "[]=:;#\n\r\t ,.0\xff\xef\x00";
 	uint32_t seed = 12345;
 
 	for (int round = 0; round < 3000; round++) {
-		size_t len = sizeof(text) - 1;
-		char *copy = xmalloc(len), *error = NULL;
-		struct config *c;
+		char text[sizeof(hostile_text)];
+		size_t len = sizeof(hostile_text) - 1;
 
-		memcpy(copy, text, len);
+		memcpy(text, hostile_text, len);
 		for (int k = 0; k < 1 + round % 4; k++) {
 			seed = seed * 1103515245u + 12345u;
 			size_t pos = (seed >> 8) % len;
 			seed = seed * 1103515245u + 12345u;
-			copy[pos] = alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
+			text[pos] = alphabet[(seed >> 8) %
+			    (sizeof(alphabet) - 1)];
 		}
-		c = config_parse("p", copy, len, BASE, &error);
-		TEST_ASSERT((c == NULL) != (error == NULL));
-		if (c != NULL)
-			TEST_ASSERT(c->n_listeners > 0 && c->hostname != NULL);
-		config_free(&c);
-		free(error);
-		free(copy);
+		(void)parse_cleanly(text, len);
 	}
 }
 

@@ -10,9 +10,10 @@
 #include "directory/directory_private.h"
 
 #include <arpa/inet.h>
-#include <stdint.h>
 #include <string.h>
 #include <strings.h>
+
+#include "lib/utf8.h"
 
 /* RFC 5322 §3.2.3 atext, ASCII part. */
 static bool
@@ -22,37 +23,6 @@ directory_address_is_atext(unsigned char c)
 	    (c >= '0' && c <= '9'))
 		return true;
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* Length of the well-formed UTF-8 sequence of a non-ASCII character at s
-   (at most len bytes), or 0: no overlong forms, no surrogates, nothing
-   above U+10FFFF (RFC 3629 §4), and no C1 controls U+0080..U+009F. */
-static size_t
-directory_address_utf8_len(const unsigned char *s, size_t len)
-{
-	size_t n;
-	uint32_t cp, min;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2; cp = s[0] & 0x1f; min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3; cp = s[0] & 0x0f; min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4; cp = s[0] & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-	    (cp >= 0x80 && cp <= 0x9f))
-		return 0;
-	return n;
 }
 
 /* The decoded local part: a dot-atom of atext and UTF-8. */
@@ -82,7 +52,7 @@ directory_address_check_local(const char *local, size_t len,
 			}
 			i++;
 		} else {
-			size_t n = directory_address_utf8_len(s + i, len - i);
+			size_t n = utf8_nonascii_len(s + i, len - i);
 
 			if (n == 0) {
 				*error_r = "invalid UTF-8 in local part";
@@ -159,7 +129,7 @@ directory_address_domain(const char *s, size_t len, char *out,
 			/* A U-label (RFC 6531 §3.2): kept as UTF-8; no IDNA
 			   mapping here, so an administrator adds the form
 			   senders use. */
-			size_t n = directory_address_utf8_len(u + i, len - i);
+			size_t n = utf8_nonascii_len(u + i, len - i);
 
 			if (n == 0) {
 				*error_r = "invalid UTF-8 in domain";

@@ -116,26 +116,53 @@ directory_admin_stmt(struct directory *dir, struct directory_error *err,
 	return stmt;
 }
 
+char *
+directory_admin_column(sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, col);
+
+	return t == NULL ? NULL : xstrdup((const char *)t);
+}
+
+/* Runs sql and reads the first column of its first row, if it has one,
+   into *num_r and *text_r (a heap copy, NULL for NULL); either may be
+   NULL. Returns 1 with a row, 0 without, -1 on error. */
+static int
+directory_admin_vrow(struct directory *dir, struct directory_error *err,
+    int64_t *num_r, char **text_r, const char *sql, const char *types,
+    va_list ap)
+{
+	sqlite3_stmt *stmt = directory_admin_vstmt(dir, err, sql, types, ap);
+	int rc;
+
+	if (stmt == NULL)
+		return -1;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && num_r != NULL)
+		*num_r = sqlite3_column_int64(stmt, 0);
+	if (rc == SQLITE_ROW && text_r != NULL)
+		*text_r = directory_admin_column(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return directory_admin_db_fail(dir, err);
+}
+
 /* Runs a statement that returns no rows. Returns the number of rows it
    changed, or -1. */
 int
 directory_admin_exec(struct directory *dir, struct directory_error *err,
     const char *sql, const char *types, ...)
 {
-	sqlite3_stmt *stmt;
 	va_list ap;
 	int rc;
 
 	va_start(ap, types);
-	stmt = directory_admin_vstmt(dir, err, sql, types, ap);
+	rc = directory_admin_vrow(dir, err, NULL, NULL, sql, types, ap);
 	va_end(ap);
-	if (stmt == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return directory_admin_db_fail(dir, err);
-	return sqlite3_changes(dir->db);
+	return rc == -1 ? -1 : sqlite3_changes(dir->db);
 }
 
 /* The first column of the first row as an integer (*num_r may be NULL).
@@ -144,24 +171,13 @@ int
 directory_admin_int(struct directory *dir, struct directory_error *err,
     int64_t *num_r, const char *sql, const char *types, ...)
 {
-	sqlite3_stmt *stmt;
 	va_list ap;
 	int rc;
 
 	va_start(ap, types);
-	stmt = directory_admin_vstmt(dir, err, sql, types, ap);
+	rc = directory_admin_vrow(dir, err, num_r, NULL, sql, types, ap);
 	va_end(ap);
-	if (stmt == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW && num_r != NULL)
-		*num_r = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return directory_admin_db_fail(dir, err);
+	return rc;
 }
 
 /* The same for a text column: *text_r is a heap copy (NULL for NULL). */
@@ -169,33 +185,87 @@ int
 directory_admin_text(struct directory *dir, struct directory_error *err,
     char **text_r, const char *sql, const char *types, ...)
 {
-	sqlite3_stmt *stmt;
 	va_list ap;
 	int rc;
 
 	*text_r = NULL;
 	va_start(ap, types);
-	stmt = directory_admin_vstmt(dir, err, sql, types, ap);
+	rc = directory_admin_vrow(dir, err, NULL, text_r, sql, types, ap);
 	va_end(ap);
+	return rc;
+}
+
+/* Reads the one row stmt selects into item; none is NOT_FOUND, "no what
+   key". stmt (NULL after a failed prepare) is finalized here. */
+int
+directory_admin_get(struct directory *dir, sqlite3_stmt *stmt,
+    directory_admin_row_fn *row, void *item, const char *what,
+    const char *key, struct directory_error *err)
+{
+	int rc, ret = -1;
+
 	if (stmt == NULL)
 		return -1;
 	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW && sqlite3_column_text(stmt, 0) != NULL)
-		*text_r = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
 	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return directory_admin_db_fail(dir, err);
+		ret = row(dir, stmt, item, err);
+	else if (rc == SQLITE_DONE)
+		directory_admin_fail(err, DIRECTORY_ERROR_NOT_FOUND, "no %s %s",
+		    what, key);
+	else
+		directory_admin_db_fail(dir, err);
+	sqlite3_finalize(stmt);
+	return ret;
 }
 
-char *
-directory_admin_column(sqlite3_stmt *stmt, int col)
+/* Reads every row of stmt into a heap array of items of size bytes, each
+   zeroed and then filled by row. The array and its length are handed out
+   on -1 too, with the item that failed counted, so that the caller frees
+   them with its own *_list_free. stmt is finalized here. */
+int
+directory_admin_list(struct directory *dir, sqlite3_stmt *stmt, size_t size,
+    directory_admin_row_fn *row, void **items_r, size_t *n_r,
+    struct directory_error *err)
 {
-	const unsigned char *t = sqlite3_column_text(stmt, col);
+	char *items = NULL;
+	size_t n = 0;
+	int rc, ret = 0;
 
-	return t == NULL ? NULL : xstrdup((const char *)t);
+	*items_r = NULL;
+	*n_r = 0;
+	if (stmt == NULL)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		char *item;
+
+		items = xreallocarray(items, n + 1, size);
+		item = items + n * size;
+		n++;
+		memset(item, 0, size);
+		if (row(dir, stmt, item, err) == -1) {
+			ret = -1;
+			break;
+		}
+	}
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = directory_admin_db_fail(dir, err);
+	sqlite3_finalize(stmt);
+	*items_r = items;
+	*n_r = n;
+	return ret;
+}
+
+/* A row of one text column into a char * item ("" for NULL). */
+int
+directory_admin_text_row(struct directory *dir, sqlite3_stmt *stmt,
+    void *item, struct directory_error *err)
+{
+	char *text = directory_admin_column(stmt, 0);
+
+	(void)dir;
+	(void)err;
+	*(char **)item = text != NULL ? text : xstrdup("");
+	return 0;
 }
 
 int
@@ -384,26 +454,15 @@ directory_admin_alias_domain_names(struct directory *dir, int64_t id,
     char ***names_r, size_t *n_r, struct directory_error *err)
 {
 	sqlite3_stmt *stmt;
-	char **names = NULL;
-	size_t n = 0;
-	int rc;
+	void *names;
+	int ret;
 
-	*names_r = NULL;
-	*n_r = 0;
 	stmt = directory_admin_stmt(dir, err, "SELECT name FROM alias_domains"
 	    " WHERE target_id = ?1 ORDER BY name", "i", id);
-	if (stmt == NULL)
-		return -1;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		names = xreallocarray(names, n + 1, sizeof(*names));
-		names[n++] = directory_admin_column(stmt, 0);
-	}
-	sqlite3_finalize(stmt);
+	ret = directory_admin_list(dir, stmt, sizeof(char *),
+	    directory_admin_text_row, &names, n_r, err);
 	*names_r = names;
-	*n_r = n;
-	if (rc != SQLITE_DONE)
-		return directory_admin_db_fail(dir, err);
-	return 0;
+	return ret;
 }
 
 void
@@ -416,18 +475,29 @@ directory_admin_names_free(char **names, size_t n)
 
 /* --- settings ----------------------------------------------------------- */
 
-int
-directory_admin_setting_set(struct directory *dir, const char *key,
-    const char *value, struct directory_error *err)
+/* The one global setting there is so far. */
+static int
+directory_admin_setting_check(const char *key, struct directory_error *err)
 {
-	struct directory_address addr;
-	char safe[LOG_STR_MAX], norm[DIRECTORY_ADMIN_KEY_MAX];
-	int ret = -1, rc;
+	char safe[LOG_STR_MAX];
 
 	if (strcmp(key, DIRECTORY_SETTING_CATCHALL_MAILBOX) != 0)
 		return directory_admin_fail(err, DIRECTORY_ERROR_INVALID,
 		    "unknown setting %s",
 		    directory_admin_safe(safe, sizeof(safe), key));
+	return 0;
+}
+
+int
+directory_admin_setting_set(struct directory *dir, const char *key,
+    const char *value, struct directory_error *err)
+{
+	struct directory_address addr;
+	char norm[DIRECTORY_ADMIN_KEY_MAX];
+	int ret = -1;
+
+	if (directory_admin_setting_check(key, err) == -1)
+		return -1;
 	if (value != NULL && directory_admin_address(value, false, &addr,
 	    norm, err) == -1)
 		return -1;
@@ -440,15 +510,8 @@ directory_admin_setting_set(struct directory *dir, const char *key,
 		ret = 0;
 		goto out;
 	}
-	rc = directory_admin_int(dir, err, NULL,
-	    "SELECT 1 FROM accounts WHERE address = ?1", "s", norm);
-	if (rc == -1)
+	if (directory_admin_account_id(dir, norm, NULL, err) == -1)
 		goto out;
-	if (rc == 0) {
-		directory_admin_fail(err, DIRECTORY_ERROR_NOT_FOUND,
-		    "no account %s", norm);
-		goto out;
-	}
 	if (directory_admin_exec(dir, err, "INSERT INTO settings (key, value)"
 	    " VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
 	    "ss", key, norm) == -1)
@@ -462,13 +525,9 @@ int
 directory_admin_setting_get(struct directory *dir, const char *key,
     char **value_r, struct directory_error *err)
 {
-	char safe[LOG_STR_MAX];
-
 	*value_r = NULL;
-	if (strcmp(key, DIRECTORY_SETTING_CATCHALL_MAILBOX) != 0)
-		return directory_admin_fail(err, DIRECTORY_ERROR_INVALID,
-		    "unknown setting %s",
-		    directory_admin_safe(safe, sizeof(safe), key));
+	if (directory_admin_setting_check(key, err) == -1)
+		return -1;
 	return directory_admin_text(dir, err, value_r,
 	    "SELECT value FROM settings WHERE key = ?1", "s", key) == -1 ?
 	    -1 : 0;

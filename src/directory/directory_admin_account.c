@@ -106,22 +106,28 @@ out:
 	return directory_admin_end(dir, ret, err);
 }
 
-/* The account key with its domain id; NOT_FOUND when there is none. */
+int
+directory_admin_account_id(struct directory *dir, const char *key,
+    int64_t *id_r, struct directory_error *err)
+{
+	int rc = directory_admin_int(dir, err, id_r,
+	    "SELECT id FROM accounts WHERE address = ?1", "s", key);
+
+	if (rc == 0)
+		return directory_admin_fail(err, DIRECTORY_ERROR_NOT_FOUND,
+		    "no account %s", key);
+	return rc == 1 ? 0 : -1;
+}
+
+/* The account address parsed into addr and key, with its id. */
 static int
 directory_admin_account_find(struct directory *dir, const char *address,
     struct directory_address *addr, char *key, int64_t *id_r,
     struct directory_error *err)
 {
-	int rc;
-
 	if (directory_admin_address(address, false, addr, key, err) == -1)
 		return -1;
-	rc = directory_admin_int(dir, err, id_r,
-	    "SELECT id FROM accounts WHERE address = ?1", "s", key);
-	if (rc == 0)
-		return directory_admin_fail(err, DIRECTORY_ERROR_NOT_FOUND,
-		    "no account %s", key);
-	return rc == 1 ? 0 : -1;
+	return directory_admin_account_id(dir, key, id_r, err);
 }
 
 /* Removes destinations, catch-alls and the catch-all mailbox setting that
@@ -207,12 +213,15 @@ out:
 	"SELECT id, address, name, password, quota_bytes, quota_messages," \
 	" enabled, plus_mode FROM accounts"
 
-static void
-directory_admin_account_row(sqlite3_stmt *stmt,
-    struct directory_account *account)
+static int
+directory_admin_account_row(struct directory *dir, sqlite3_stmt *stmt,
+    void *item, struct directory_error *err)
 {
+	struct directory_account *account = item;
 	int64_t q;
 
+	(void)dir;
+	(void)err;
 	memset(account, 0, sizeof(*account));
 	account->id = sqlite3_column_int64(stmt, 0);
 	account->address = directory_admin_column(stmt, 1);
@@ -230,6 +239,7 @@ directory_admin_account_row(sqlite3_stmt *stmt,
 		account->name = xstrdup("");
 	if (account->plus_mode == NULL)
 		account->plus_mode = xstrdup("ignore");
+	return 0;
 }
 
 int
@@ -239,27 +249,14 @@ directory_admin_account_get(struct directory *dir, const char *address,
 	struct directory_address addr;
 	char key[DIRECTORY_ADMIN_KEY_MAX];
 	sqlite3_stmt *stmt;
-	int rc, ret = -1;
 
 	memset(account_r, 0, sizeof(*account_r));
 	if (directory_admin_address(address, false, &addr, key, err) == -1)
 		return -1;
 	stmt = directory_admin_stmt(dir, err,
 	    DIRECTORY_ADMIN_ACCOUNT_SELECT " WHERE address = ?1", "s", key);
-	if (stmt == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		directory_admin_account_row(stmt, account_r);
-		ret = 0;
-	} else if (rc == SQLITE_DONE) {
-		directory_admin_fail(err, DIRECTORY_ERROR_NOT_FOUND,
-		    "no account %s", key);
-	} else {
-		directory_admin_db_fail(dir, err);
-	}
-	sqlite3_finalize(stmt);
-	return ret;
+	return directory_admin_get(dir, stmt, directory_admin_account_row,
+	    account_r, "account", key, err);
 }
 
 int
@@ -267,12 +264,12 @@ directory_admin_account_list(struct directory *dir, const char *domain,
     struct directory_account **accounts_r, size_t *n_r,
     struct directory_error *err)
 {
-	struct directory_account *accounts = NULL;
+	struct directory_account *accounts;
 	char norm[DIRECTORY_DOMAIN_MAX + 1];
 	sqlite3_stmt *stmt;
 	int64_t domain_id = 0;
-	size_t n = 0;
-	int rc;
+	void *items;
+	size_t n;
 
 	*accounts_r = NULL;
 	*n_r = 0;
@@ -288,18 +285,13 @@ directory_admin_account_list(struct directory *dir, const char *domain,
 		stmt = directory_admin_stmt(dir, err,
 		    DIRECTORY_ADMIN_ACCOUNT_SELECT " ORDER BY address", "");
 	}
-	if (stmt == NULL)
-		return -1;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		accounts = xreallocarray(accounts, n + 1, sizeof(*accounts));
-		directory_admin_account_row(stmt, &accounts[n++]);
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
+	if (directory_admin_list(dir, stmt, sizeof(*accounts),
+	    directory_admin_account_row, &items, &n, err) == -1) {
+		accounts = items;
 		directory_account_list_free(&accounts, n);
-		return directory_admin_db_fail(dir, err);
+		return -1;
 	}
-	*accounts_r = accounts;
+	*accounts_r = items;
 	*n_r = n;
 	return 0;
 }

@@ -214,10 +214,12 @@ out:
 /* Fills alias from a row (id, address, internal) and its destinations. */
 static int
 directory_admin_alias_row(struct directory *dir, sqlite3_stmt *row,
-    struct directory_alias *alias, struct directory_error *err)
+    void *item, struct directory_error *err)
 {
+	struct directory_alias *alias = item;
 	sqlite3_stmt *stmt;
-	int rc;
+	void *dests;
+	int ret;
 
 	memset(alias, 0, sizeof(*alias));
 	alias->source = directory_admin_column(row, 1);
@@ -227,22 +229,10 @@ directory_admin_alias_row(struct directory *dir, sqlite3_stmt *row,
 	stmt = directory_admin_stmt(dir, err, "SELECT destination FROM"
 	    " address_destinations WHERE address_id = ?1 ORDER BY id", "i",
 	    sqlite3_column_int64(row, 0));
-	if (stmt == NULL)
-		return -1;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		alias->destinations = xreallocarray(alias->destinations,
-		    alias->n_destinations + 1, sizeof(*alias->destinations));
-		alias->destinations[alias->n_destinations] =
-		    directory_admin_column(stmt, 0);
-		if (alias->destinations[alias->n_destinations] == NULL)
-			alias->destinations[alias->n_destinations] =
-			    xstrdup("");
-		alias->n_destinations++;
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return directory_admin_db_fail(dir, err);
-	return 0;
+	ret = directory_admin_list(dir, stmt, sizeof(char *),
+	    directory_admin_text_row, &dests, &alias->n_destinations, err);
+	alias->destinations = dests;
+	return ret;
 }
 
 int
@@ -252,7 +242,7 @@ directory_admin_alias_get(struct directory *dir, const char *source,
 	struct directory_address addr;
 	char key[DIRECTORY_ADMIN_KEY_MAX];
 	sqlite3_stmt *stmt;
-	int rc, ret = -1;
+	int ret;
 
 	memset(alias_r, 0, sizeof(*alias_r));
 	if (directory_admin_address(source, true, &addr, key, err) == -1)
@@ -261,18 +251,8 @@ directory_admin_alias_get(struct directory *dir, const char *source,
 		return directory_admin_db_fail(dir, err);
 	stmt = directory_admin_stmt(dir, err, "SELECT id, address, internal"
 	    " FROM addresses WHERE address = ?1", "s", key);
-	if (stmt != NULL) {
-		rc = sqlite3_step(stmt);
-		if (rc == SQLITE_ROW)
-			ret = directory_admin_alias_row(dir, stmt, alias_r,
-			    err);
-		else if (rc == SQLITE_DONE)
-			directory_admin_fail(err, DIRECTORY_ERROR_NOT_FOUND,
-			    "no alias %s", key);
-		else
-			directory_admin_db_fail(dir, err);
-		sqlite3_finalize(stmt);
-	}
+	ret = directory_admin_get(dir, stmt, directory_admin_alias_row,
+	    alias_r, "alias", key, err);
 	sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL);
 	if (ret == -1)
 		directory_alias_clear(alias_r);
@@ -284,12 +264,13 @@ directory_admin_alias_list(struct directory *dir, const char *domain,
     struct directory_alias **aliases_r, size_t *n_r,
     struct directory_error *err)
 {
-	struct directory_alias *aliases = NULL;
+	struct directory_alias *aliases;
 	char norm[DIRECTORY_DOMAIN_MAX + 1];
 	sqlite3_stmt *stmt;
 	int64_t domain_id;
-	size_t n = 0;
-	int rc, ret = 0;
+	void *items;
+	size_t n;
+	int ret;
 
 	*aliases_r = NULL;
 	*n_r = 0;
@@ -310,23 +291,10 @@ directory_admin_alias_list(struct directory *dir, const char *domain,
 		    "SELECT id, address, internal FROM addresses"
 		    " ORDER BY address", "");
 	}
-	if (stmt == NULL) {
-		ret = -1;
-		goto out;
-	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		aliases = xreallocarray(aliases, n + 1, sizeof(*aliases));
-		if (directory_admin_alias_row(dir, stmt, &aliases[n++],
-		    err) == -1) {
-			ret = -1;
-			break;
-		}
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = directory_admin_db_fail(dir, err);
-	sqlite3_finalize(stmt);
-out:
+	ret = directory_admin_list(dir, stmt, sizeof(*aliases),
+	    directory_admin_alias_row, &items, &n, err);
 	sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL);
+	aliases = items;
 	if (ret == -1) {
 		directory_alias_list_free(&aliases, n);
 		return -1;

@@ -32,20 +32,51 @@ directory_domain_list_free(struct directory_domain **domains, size_t n)
 	*domains = NULL;
 }
 
+/* Begins a change of the domain name, normalised into norm and looked up
+   inside the transaction: 1 a domain (*id_r), 0 not (*target_r, heap,
+   names the target when it is an alias domain). -1 leaves no transaction
+   open. */
+static int
+directory_admin_domain_begin_find(struct directory *dir, const char *name,
+    char *norm, int64_t *id_r, char **target_r, struct directory_error *err)
+{
+	int rc;
+
+	*target_r = NULL;
+	if (directory_admin_domain_norm(name, norm, err) == -1 ||
+	    directory_admin_begin(dir, err) == -1)
+		return -1;
+	rc = directory_admin_domain_find(dir, norm, id_r, target_r, err);
+	if (rc == -1)
+		return directory_admin_end(dir, -1, err);
+	return rc;
+}
+
+/* The same for a change that needs norm to be a domain (*id_r). */
+static int
+directory_admin_domain_begin(struct directory *dir, const char *name,
+    char *norm, int64_t *id_r, struct directory_error *err)
+{
+	if (directory_admin_domain_norm(name, norm, err) == -1 ||
+	    directory_admin_begin(dir, err) == -1)
+		return -1;
+	if (directory_admin_domain_require(dir, norm, id_r, err) == -1)
+		return directory_admin_end(dir, -1, err);
+	return 0;
+}
+
 int
 directory_admin_domain_add(struct directory *dir, const char *name,
     struct directory_error *err)
 {
-	char norm[DIRECTORY_DOMAIN_MAX + 1], *target = NULL;
+	char norm[DIRECTORY_DOMAIN_MAX + 1], *target;
 	int64_t id;
 	int ret = -1, rc;
 
-	if (directory_admin_domain_norm(name, norm, err) == -1 ||
-	    directory_admin_begin(dir, err) == -1)
-		return -1;
-	rc = directory_admin_domain_find(dir, norm, &id, &target, err);
+	rc = directory_admin_domain_begin_find(dir, name, norm, &id, &target,
+	    err);
 	if (rc == -1)
-		goto out;
+		return -1;
 	if (rc == 1) {
 		directory_admin_fail(err, DIRECTORY_ERROR_EXISTS,
 		    "domain %s already exists", norm);
@@ -91,18 +122,16 @@ int
 directory_admin_domain_del(struct directory *dir, const char *name,
     bool force, struct directory_error *err)
 {
-	char norm[DIRECTORY_DOMAIN_MAX + 1], *target = NULL, *suffix;
+	char norm[DIRECTORY_DOMAIN_MAX + 1], *target, *suffix;
 	char **aliases = NULL;
 	size_t n_aliases = 0;
 	int64_t id, accounts;
 	int ret = -1, rc;
 
-	if (directory_admin_domain_norm(name, norm, err) == -1 ||
-	    directory_admin_begin(dir, err) == -1)
-		return -1;
-	rc = directory_admin_domain_find(dir, norm, &id, &target, err);
+	rc = directory_admin_domain_begin_find(dir, name, norm, &id, &target,
+	    err);
 	if (rc == -1)
-		goto out;
+		return -1;
 	if (rc == 0) {
 		if (target != NULL)
 			directory_admin_fail(err, DIRECTORY_ERROR_NOT_FOUND,
@@ -155,8 +184,10 @@ out:
 
 static int
 directory_admin_domain_row(struct directory *dir, sqlite3_stmt *stmt,
-    struct directory_domain *domain, struct directory_error *err)
+    void *item, struct directory_error *err)
 {
+	struct directory_domain *domain = item;
+
 	memset(domain, 0, sizeof(*domain));
 	domain->id = sqlite3_column_int64(stmt, 0);
 	domain->name = directory_admin_column(stmt, 1);
@@ -176,24 +207,15 @@ directory_admin_domain_get(struct directory *dir, const char *name,
 {
 	char norm[DIRECTORY_DOMAIN_MAX + 1];
 	sqlite3_stmt *stmt;
-	int rc, ret = -1;
+	int ret;
 
 	memset(domain_r, 0, sizeof(*domain_r));
 	if (directory_admin_domain_norm(name, norm, err) == -1)
 		return -1;
 	stmt = directory_admin_stmt(dir, err,
 	    DIRECTORY_ADMIN_DOMAIN_SELECT " WHERE d.name = ?1", "s", norm);
-	if (stmt == NULL)
-		return -1;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		ret = directory_admin_domain_row(dir, stmt, domain_r, err);
-	else if (rc == SQLITE_DONE)
-		directory_admin_fail(err, DIRECTORY_ERROR_NOT_FOUND,
-		    "no domain %s", norm);
-	else
-		directory_admin_db_fail(dir, err);
-	sqlite3_finalize(stmt);
+	ret = directory_admin_get(dir, stmt, directory_admin_domain_row,
+	    domain_r, "domain", norm, err);
 	if (ret == -1)
 		directory_domain_clear(domain_r);
 	return ret;
@@ -204,10 +226,11 @@ directory_admin_domain_list(struct directory *dir,
     struct directory_domain **domains_r, size_t *n_r,
     struct directory_error *err)
 {
-	struct directory_domain *domains = NULL;
+	struct directory_domain *domains;
 	sqlite3_stmt *stmt;
-	size_t n = 0;
-	int rc, ret = 0;
+	void *items;
+	size_t n;
+	int ret;
 
 	*domains_r = NULL;
 	*n_r = 0;
@@ -216,23 +239,10 @@ directory_admin_domain_list(struct directory *dir,
 		return directory_admin_db_fail(dir, err);
 	stmt = directory_admin_stmt(dir, err,
 	    DIRECTORY_ADMIN_DOMAIN_SELECT " ORDER BY d.name", "");
-	if (stmt == NULL) {
-		ret = -1;
-		goto out;
-	}
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		domains = xreallocarray(domains, n + 1, sizeof(*domains));
-		if (directory_admin_domain_row(dir, stmt, &domains[n++],
-		    err) == -1) {
-			ret = -1;
-			break;
-		}
-	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = directory_admin_db_fail(dir, err);
-	sqlite3_finalize(stmt);
-out:
+	ret = directory_admin_list(dir, stmt, sizeof(*domains),
+	    directory_admin_domain_row, &items, &n, err);
 	sqlite3_exec(dir->db, "COMMIT", NULL, NULL, NULL);
+	domains = items;
 	if (ret == -1) {
 		directory_domain_list_free(&domains, n);
 		return -1;
@@ -250,11 +260,8 @@ directory_admin_domain_set_catch_all(struct directory *dir,
 	int64_t id;
 	int ret = -1;
 
-	if (directory_admin_domain_norm(name, norm, err) == -1 ||
-	    directory_admin_begin(dir, err) == -1)
+	if (directory_admin_domain_begin(dir, name, norm, &id, err) == -1)
 		return -1;
-	if (directory_admin_domain_require(dir, norm, &id, err) == -1)
-		goto out;
 	if (destination != NULL && directory_admin_destination(dir,
 	    destination, dest, true, err) == -1)
 		goto out;
@@ -273,20 +280,14 @@ directory_admin_domain_set_enabled(struct directory *dir, const char *name,
 {
 	char norm[DIRECTORY_DOMAIN_MAX + 1];
 	int64_t id;
-	int ret = -1;
+	int rc;
 
-	if (directory_admin_domain_norm(name, norm, err) == -1 ||
-	    directory_admin_begin(dir, err) == -1)
+	if (directory_admin_domain_begin(dir, name, norm, &id, err) == -1)
 		return -1;
-	if (directory_admin_domain_require(dir, norm, &id, err) == -1)
-		goto out;
-	if (directory_admin_exec(dir, err,
+	rc = directory_admin_exec(dir, err,
 	    "UPDATE domains SET enabled = ?1 WHERE id = ?2", "ii",
-	    (int64_t)enabled, id) == -1)
-		goto out;
-	ret = 0;
-out:
-	return directory_admin_end(dir, ret, err);
+	    (int64_t)enabled, id);
+	return directory_admin_end(dir, rc == -1 ? -1 : 0, err);
 }
 
 /* --- alias domains ------------------------------------------------------ */
@@ -365,35 +366,41 @@ directory_admin_alias_domain_del(struct directory *dir, const char *alias,
 	return directory_admin_end(dir, rc > 0 ? 0 : -1, err);
 }
 
+static int
+directory_admin_alias_domain_row(struct directory *dir, sqlite3_stmt *stmt,
+    void *item, struct directory_error *err)
+{
+	struct directory_alias_domain *ad = item;
+
+	(void)dir;
+	(void)err;
+	ad->name = directory_admin_column(stmt, 0);
+	ad->target = directory_admin_column(stmt, 1);
+	return 0;
+}
+
 int
 directory_admin_alias_domain_list(struct directory *dir,
     struct directory_alias_domain **list_r, size_t *n_r,
     struct directory_error *err)
 {
-	struct directory_alias_domain *list = NULL;
+	struct directory_alias_domain *list;
 	sqlite3_stmt *stmt;
-	size_t n = 0;
-	int rc;
+	void *items;
+	size_t n;
 
 	*list_r = NULL;
 	*n_r = 0;
 	stmt = directory_admin_stmt(dir, err, "SELECT a.name, d.name"
 	    " FROM alias_domains a JOIN domains d ON d.id = a.target_id"
 	    " ORDER BY a.name", "");
-	if (stmt == NULL)
-		return -1;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		list = xreallocarray(list, n + 1, sizeof(*list));
-		list[n].name = directory_admin_column(stmt, 0);
-		list[n].target = directory_admin_column(stmt, 1);
-		n++;
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE) {
+	if (directory_admin_list(dir, stmt, sizeof(*list),
+	    directory_admin_alias_domain_row, &items, &n, err) == -1) {
+		list = items;
 		directory_alias_domain_list_free(&list, n);
-		return directory_admin_db_fail(dir, err);
+		return -1;
 	}
-	*list_r = list;
+	*list_r = items;
 	*n_r = n;
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* directory_admin_private.h — helpers shared by directory_admin.c and the
    directory_admin_{domain,account,alias}.c files: error filling, one-shot
-   statements with typed binds, transactions, and normalising names the
-   way they are stored. Every function returning int answers 0 (or 1/0 for
-   lookups) and -1 with *err filled; err may be NULL. */
+   statements with typed binds, reading rows into structs and lists,
+   transactions, and normalising names the way they are stored. Every
+   function returning int answers 0 (or 1/0 for lookups) and -1 with *err
+   filled; err may be NULL. */
 #ifndef PETREL_DIRECTORY_ADMIN_PRIVATE_H
 #define PETREL_DIRECTORY_ADMIN_PRIVATE_H
 
@@ -48,6 +49,26 @@ int directory_admin_text(struct directory *dir, struct directory_error *err,
 /* Heap copy of a text column, NULL for SQL NULL. */
 char *directory_admin_column(sqlite3_stmt *stmt, int col);
 
+/* Fills item (a struct of the caller's list) from the current row of
+   stmt; -1 when a lookup it makes fails. */
+typedef int directory_admin_row_fn(struct directory *dir, sqlite3_stmt *stmt,
+    void *item, struct directory_error *err);
+/* The one row of stmt into item: 0, or -1 (NOT_FOUND "no what key" when
+   there is no row). stmt may be NULL (a failed prepare, err filled); it is
+   finalized here. */
+int directory_admin_get(struct directory *dir, sqlite3_stmt *stmt,
+    directory_admin_row_fn *row, void *item, const char *what,
+    const char *key, struct directory_error *err);
+/* Every row of stmt as a heap array of zeroed items of size bytes filled
+   by row (*items_r NULL when there are none). On -1 too the array and its
+   count are handed out for the caller's *_list_free. stmt as above. */
+int directory_admin_list(struct directory *dir, sqlite3_stmt *stmt,
+    size_t size, directory_admin_row_fn *row, void **items_r, size_t *n_r,
+    struct directory_error *err);
+/* A row_fn for lists of strings: column 0 into a char * ("" for NULL). */
+int directory_admin_text_row(struct directory *dir, sqlite3_stmt *stmt,
+    void *item, struct directory_error *err);
+
 /* BEGIN IMMEDIATE. */
 int directory_admin_begin(struct directory *dir, struct directory_error *err);
 /* COMMIT when ret is 0, else ROLLBACK; 0 only when committed. */
@@ -68,6 +89,10 @@ int directory_admin_domain_find(struct directory *dir, const char *norm,
     int64_t *id_r, char **target_r, struct directory_error *err);
 /* norm must be a domain (not an alias domain): 0 with *id_r, or -1. */
 int directory_admin_domain_require(struct directory *dir, const char *norm,
+    int64_t *id_r, struct directory_error *err);
+/* key (normalised) must be an account: 0 with *id_r (may be NULL), or -1
+   (NOT_FOUND "no account key"). */
+int directory_admin_account_id(struct directory *dir, const char *key,
     int64_t *id_r, struct directory_error *err);
 /* A destination normalised into out (DIRECTORY_ADMIN_KEY_MAX): local part
    lower-cased when the domain is ours, as given when not. check_exists:

@@ -36,6 +36,17 @@ directory_json_append(json_t *arr, json_t *value)
 		panic("directory_json_append");
 }
 
+/* An array of n strings (each null when not UTF-8). */
+static json_t *
+directory_json_strings(char *const *list, size_t n)
+{
+	json_t *arr = directory_json_check(json_array());
+
+	for (size_t i = 0; i < n; i++)
+		directory_json_append(arr, directory_json_str(list[i]));
+	return arr;
+}
+
 const char *
 directory_json_result_name(enum directory_result result)
 {
@@ -55,11 +66,7 @@ json_t *
 directory_json_domain(const struct directory_domain *domain)
 {
 	json_t *o = directory_json_check(json_object());
-	json_t *ads = directory_json_check(json_array());
 
-	for (size_t i = 0; i < domain->n_alias_domains; i++)
-		directory_json_append(ads,
-		    directory_json_str(domain->alias_domains[i]));
 	directory_json_set(o, "name", directory_json_str(domain->name));
 	directory_json_set(o, "enabled", json_boolean(domain->enabled));
 	directory_json_set(o, "catch_all",
@@ -68,7 +75,8 @@ directory_json_domain(const struct directory_domain *domain)
 	    json_integer((json_int_t)domain->n_accounts));
 	directory_json_set(o, "aliases",
 	    json_integer((json_int_t)domain->n_aliases));
-	directory_json_set(o, "alias_domains", ads);
+	directory_json_set(o, "alias_domains", directory_json_strings(
+	    domain->alias_domains, domain->n_alias_domains));
 	return o;
 }
 
@@ -114,14 +122,11 @@ json_t *
 directory_json_alias(const struct directory_alias *alias)
 {
 	json_t *o = directory_json_check(json_object());
-	json_t *dests = directory_json_check(json_array());
 
-	for (size_t i = 0; i < alias->n_destinations; i++)
-		directory_json_append(dests,
-		    directory_json_str(alias->destinations[i]));
 	directory_json_set(o, "source", directory_json_str(alias->source));
 	directory_json_set(o, "internal", json_boolean(alias->internal));
-	directory_json_set(o, "destinations", dests);
+	directory_json_set(o, "destinations", directory_json_strings(
+	    alias->destinations, alias->n_destinations));
 	return o;
 }
 
@@ -131,7 +136,6 @@ directory_json_resolution(const char *address,
 {
 	json_t *o = directory_json_check(json_object());
 	json_t *dels = directory_json_check(json_array());
-	json_t *fwds = directory_json_check(json_array());
 
 	for (size_t i = 0; i < res->n_deliveries; i++) {
 		const struct directory_delivery *d = &res->deliveries[i];
@@ -143,14 +147,12 @@ directory_json_resolution(const char *address,
 		directory_json_set(dj, "tag", directory_json_str(d->tag));
 		directory_json_append(dels, dj);
 	}
-	for (size_t i = 0; i < res->n_forwards; i++)
-		directory_json_append(fwds,
-		    directory_json_str(res->forwards[i]));
 	directory_json_set(o, "address", directory_json_str(address));
 	directory_json_set(o, "result",
 	    json_string(directory_json_result_name(res->result)));
 	directory_json_set(o, "deliveries", dels);
-	directory_json_set(o, "forwards", fwds);
+	directory_json_set(o, "forwards", directory_json_strings(res->forwards,
+	    res->n_forwards));
 	directory_json_set(o, "reply", directory_json_str(res->reply));
 	return o;
 }

@@ -113,6 +113,24 @@ directory_resolve_column(sqlite3_stmt *stmt, int col, char *out, size_t size)
 	return true;
 }
 
+/* Runs the cached lookup which with key bound to ?1: the statement, to be
+   reset by the caller, with the step's result in *rc_r; NULL (logged,
+   resolution failed) when it cannot be prepared. */
+static sqlite3_stmt *
+directory_resolve_lookup(struct directory_resolve_ctx *c,
+    enum directory_stmt which, const char *key, int *rc_r)
+{
+	sqlite3_stmt *stmt = directory_stmt(c->dir, which);
+
+	if (stmt == NULL) {
+		directory_resolve_db_error(c);
+		return NULL;
+	}
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	*rc_r = sqlite3_step(stmt);
+	return stmt;
+}
+
 /* Returns 1 when domain is ours (filling *dom, alias domains mapped to
    their target), 0 when not, -1 on a database error. */
 static int
@@ -124,15 +142,12 @@ directory_resolve_domain(struct directory_resolve_ctx *c, const char *domain,
 	};
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		sqlite3_stmt *stmt = directory_stmt(c->dir, order[i]);
 		int rc;
+		sqlite3_stmt *stmt = directory_resolve_lookup(c, order[i],
+		    domain, &rc);
 
-		if (stmt == NULL) {
-			directory_resolve_db_error(c);
+		if (stmt == NULL)
 			return -1;
-		}
-		sqlite3_bind_text(stmt, 1, domain, -1, SQLITE_STATIC);
-		rc = sqlite3_step(stmt);
 		if (rc == SQLITE_DONE)
 			continue;
 		if (rc != SQLITE_ROW ||
@@ -156,15 +171,12 @@ static int
 directory_resolve_alias(struct directory_resolve_ctx *c, const char *key,
     int64_t *id_r, bool *internal_r)
 {
-	sqlite3_stmt *stmt = directory_stmt(c->dir, DIRECTORY_STMT_ALIAS);
 	int rc;
+	sqlite3_stmt *stmt = directory_resolve_lookup(c, DIRECTORY_STMT_ALIAS,
+	    key, &rc);
 
-	if (stmt == NULL) {
-		directory_resolve_db_error(c);
+	if (stmt == NULL)
 		return -1;
-	}
-	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		*id_r = sqlite3_column_int64(stmt, 0);
 		*internal_r = sqlite3_column_int(stmt, 1) != 0;
@@ -183,15 +195,12 @@ static int
 directory_resolve_account(struct directory_resolve_ctx *c, const char *key,
     int64_t *id_r, char *address, bool *enabled_r)
 {
-	sqlite3_stmt *stmt = directory_stmt(c->dir, DIRECTORY_STMT_ACCOUNT);
 	int rc, ret;
+	sqlite3_stmt *stmt = directory_resolve_lookup(c,
+	    DIRECTORY_STMT_ACCOUNT, key, &rc);
 
-	if (stmt == NULL) {
-		directory_resolve_db_error(c);
+	if (stmt == NULL)
 		return -1;
-	}
-	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		*id_r = sqlite3_column_int64(stmt, 0);
 		*enabled_r = sqlite3_column_int(stmt, 2) != 0;
@@ -516,14 +525,10 @@ directory_resolve_top(struct directory_resolve_ctx *c,
 	}
 
 	/* 8: the global catch-all mailbox. */
-	stmt = directory_stmt(c->dir, DIRECTORY_STMT_SETTING);
-	if (stmt == NULL) {
-		directory_resolve_db_error(c);
+	stmt = directory_resolve_lookup(c, DIRECTORY_STMT_SETTING,
+	    DIRECTORY_SETTING_CATCHALL_MAILBOX, &rc);
+	if (stmt == NULL)
 		return DIRECTORY_TEMPFAIL;
-	}
-	sqlite3_bind_text(stmt, 1, DIRECTORY_SETTING_CATCHALL_MAILBOX, -1,
-	    SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		char mailbox[DIRECTORY_KEY_MAX], address[DIRECTORY_KEY_MAX];
 		int64_t id;
@@ -558,6 +563,39 @@ directory_resolve_top(struct directory_resolve_ctx *c,
 
 	/* 9. */
 	return DIRECTORY_UNKNOWN;
+}
+
+/* The reply to each result but LOCAL (and INVALID, answered before any
+   lookup): "status <address>: text", Postfix's wording. */
+static const struct directory_resolve_reply {
+	enum directory_result result;
+	const char *status, *text;
+} directory_resolve_replies[] = {
+	{ DIRECTORY_NOT_LOCAL, "550 5.7.1", "Relay access denied" },
+	{ DIRECTORY_UNKNOWN, "550 5.1.1", "Recipient address rejected: "
+	    "User unknown in virtual mailbox table" },
+	{ DIRECTORY_INTERNAL_ONLY, "550 5.7.1", "Recipient address rejected: "
+	    "Access denied" },
+	{ DIRECTORY_DISABLED, "550 5.2.1", "Recipient address rejected: "
+	    "Mailbox disabled" },
+	{ DIRECTORY_TEMPFAIL, "451 4.3.0", "Temporary lookup failure" },
+};
+
+/* The reply to result for address, which passed the syntax check (no
+   controls, no CR/LF, at most 254 octets), so it is safe to echo. */
+static char *
+directory_resolve_reply(enum directory_result result, const char *address)
+{
+	for (size_t i = 0; i < sizeof(directory_resolve_replies) /
+	    sizeof(directory_resolve_replies[0]); i++) {
+		const struct directory_resolve_reply *r =
+		    &directory_resolve_replies[i];
+
+		if (r->result == result)
+			return xasprintf("%s <%s>: %s", r->status, address,
+			    r->text);
+	}
+	panic("directory_resolve_reply: result %d", (int)result);
 }
 
 static bool
@@ -627,35 +665,9 @@ directory_resolve(struct directory *dir, const char *address,
 			result = DIRECTORY_TEMPFAIL;
 		}
 	}
-	if (result != DIRECTORY_LOCAL)
+	if (result != DIRECTORY_LOCAL) {
 		directory_resolution_reset(res);
-	res->result = result;
-	/* The address passed the syntax check: no controls, no CR/LF, at
-	   most 254 octets, so it is safe to echo. */
-	switch (result) {
-	case DIRECTORY_LOCAL:
-		break;
-	case DIRECTORY_NOT_LOCAL:
-		res->reply = xasprintf("550 5.7.1 <%s>: Relay access denied",
-		    address);
-		break;
-	case DIRECTORY_UNKNOWN:
-		res->reply = xasprintf("550 5.1.1 <%s>: Recipient address "
-		    "rejected: User unknown in virtual mailbox table", address);
-		break;
-	case DIRECTORY_INTERNAL_ONLY:
-		res->reply = xasprintf("550 5.7.1 <%s>: Recipient address "
-		    "rejected: Access denied", address);
-		break;
-	case DIRECTORY_DISABLED:
-		res->reply = xasprintf("550 5.2.1 <%s>: Recipient address "
-		    "rejected: Mailbox disabled", address);
-		break;
-	case DIRECTORY_TEMPFAIL:
-		res->reply = xasprintf("451 4.3.0 <%s>: Temporary lookup "
-		    "failure", address);
-		break;
-	case DIRECTORY_INVALID:
-		panic("directory_resolve: INVALID after parse");
+		res->reply = directory_resolve_reply(result, address);
 	}
+	res->result = result;
 }

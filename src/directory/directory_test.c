@@ -116,6 +116,42 @@ test_resolve(struct directory *dir, const char *address, bool internal_ok)
 		free(got_);						\
 	} while (0)
 
+/* Resolution cases run in a row on one directory. */
+struct resolve_case {
+	const char *address;
+	bool internal_ok;
+	const char *want;	/* as test_resolve() renders it */
+};
+
+static void
+resolve_cases(struct directory *dir, const struct resolve_case *cases,
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *got = test_resolve(dir, cases[i].address,
+		    cases[i].internal_ok);
+
+		if (strcmp(got, cases[i].want) != 0)
+			test_fail(__FILE__, __LINE__, "case %zu <%s>:\n got "
+			    "\"%s\"\nwant \"%s\"", i, cases[i].address, got,
+			    cases[i].want);
+		free(got);
+	}
+}
+
+#define NCASES(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The refusals as test_resolve() renders them; a is a string literal. */
+#define WANT_UNKNOWN(a) "UNKNOWN 550 5.1.1 <" a ">: Recipient address " \
+	"rejected: User unknown in virtual mailbox table"
+#define WANT_NOT_LOCAL(a) "NOT_LOCAL 550 5.7.1 <" a ">: Relay access denied"
+#define WANT_INTERNAL(a) "INTERNAL_ONLY 550 5.7.1 <" a ">: Recipient " \
+	"address rejected: Access denied"
+#define WANT_DISABLED(a) "DISABLED 550 5.2.1 <" a ">: Recipient address " \
+	"rejected: Mailbox disabled"
+#define WANT_TEMPFAIL(a) "TEMPFAIL 451 4.3.0 <" a ">: Temporary lookup " \
+	"failure"
+
 /* --- address checks ----------------------------------------------------- */
 
 static const struct {
@@ -392,42 +428,42 @@ test_fixture(void)
 static void
 test_resolve_basic(void)
 {
+	static const struct resolve_case cases[] = {
+		{ "alice@example.org", false, "LOCAL alice@example.org" },
+		/* Case-insensitive domain and local part; stored
+		   lower-case. */
+		{ "ALICE@EXAMPLE.ORG", false, "LOCAL alice@example.org" },
+		{ "bob@example.org", false, "LOCAL bob@example.org" },
+		{ "\"alice\"@example.org", false, "LOCAL alice@example.org" },
+		{ "\"a\\lice\"@example.org", false, "LOCAL alice@example.org" },
+		/* UTF-8 local part (SMTPUTF8): ASCII folded, UTF-8 kept as
+		   is. */
+		{ "J\xc3\xb6RG@example.org", false,
+		    "LOCAL j\xc3\xb6rg@example.org" },
+		{ "J\xc3\x96rg@example.org", false,
+		    WANT_UNKNOWN("J\xc3\x96rg@example.org") },
+		/* Alias domain, any case. */
+		{ "alice@example.net", false, "LOCAL alice@example.org" },
+		{ "Alice@Example.NET", false, "LOCAL alice@example.org" },
+		{ "team@example.net", false, "LOCAL alice@example.org "
+		    "bob@example.org >Ext.User@remote.example" },
+
+		{ "nobody@example.org", false,
+		    WANT_UNKNOWN("nobody@example.org") },
+		{ "alice@other.example", false,
+		    WANT_NOT_LOCAL("alice@other.example") },
+		{ "alice@[192.0.2.1]", false,
+		    WANT_NOT_LOCAL("alice@[192.0.2.1]") },
+		{ "alice", false,
+		    "INVALID 501 5.1.3 Bad recipient address syntax" },
+		{ "alice@example.org\r\nDATA", false,
+		    "INVALID 501 5.1.3 Bad recipient address syntax" },
+		{ "\"al ice\"@example.org", false,
+		    "INVALID 501 5.1.3 Bad recipient address syntax" },
+	};
 	struct directory *dir = test_fixture();
 
-	RESOLVES(dir, "alice@example.org", false, "LOCAL alice@example.org");
-	/* Case-insensitive domain and local part; stored lower-case. */
-	RESOLVES(dir, "ALICE@EXAMPLE.ORG", false, "LOCAL alice@example.org");
-	RESOLVES(dir, "bob@example.org", false, "LOCAL bob@example.org");
-	RESOLVES(dir, "\"alice\"@example.org", false,
-	    "LOCAL alice@example.org");
-	RESOLVES(dir, "\"a\\lice\"@example.org", false,
-	    "LOCAL alice@example.org");
-	/* UTF-8 local part (SMTPUTF8): ASCII folded, UTF-8 kept as is. */
-	RESOLVES(dir, "J\xc3\xb6RG@example.org", false,
-	    "LOCAL j\xc3\xb6rg@example.org");
-	RESOLVES(dir, "J\xc3\x96rg@example.org", false,
-	    "UNKNOWN 550 5.1.1 <J\xc3\x96rg@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
-	/* Alias domain, any case. */
-	RESOLVES(dir, "alice@example.net", false, "LOCAL alice@example.org");
-	RESOLVES(dir, "Alice@Example.NET", false, "LOCAL alice@example.org");
-	RESOLVES(dir, "team@example.net", false, "LOCAL alice@example.org "
-	    "bob@example.org >Ext.User@remote.example");
-
-	RESOLVES(dir, "nobody@example.org", false,
-	    "UNKNOWN 550 5.1.1 <nobody@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
-	RESOLVES(dir, "alice@other.example", false,
-	    "NOT_LOCAL 550 5.7.1 <alice@other.example>: Relay access denied");
-	RESOLVES(dir, "alice@[192.0.2.1]", false,
-	    "NOT_LOCAL 550 5.7.1 <alice@[192.0.2.1]>: Relay access denied");
-	RESOLVES(dir, "alice", false,
-	    "INVALID 501 5.1.3 Bad recipient address syntax");
-	RESOLVES(dir, "alice@example.org\r\nDATA", false,
-	    "INVALID 501 5.1.3 Bad recipient address syntax");
-	RESOLVES(dir, "\"al ice\"@example.org", false,
-	    "INVALID 501 5.1.3 Bad recipient address syntax");
-
+	resolve_cases(dir, cases, NCASES(cases));
 	TEST_ASSERT(directory_is_local_domain(dir, "Example.ORG"));
 	TEST_ASSERT(directory_is_local_domain(dir, "example.net"));
 	TEST_ASSERT(directory_is_local_domain(dir, "off.example"));
@@ -440,53 +476,60 @@ test_resolve_basic(void)
 static void
 test_resolve_aliases(void)
 {
+	static const struct resolve_case cases[] = {
+		/* Several destinations, a forward keeping its local part's
+		   case. */
+		{ "team@example.org", false, "LOCAL alice@example.org "
+		    "bob@example.org >Ext.User@remote.example" },
+		/* Nested, deliveries to one account folded, forwards
+		   deduplicated only when identical. */
+		{ "team2@example.org", false, "LOCAL alice@example.org "
+		    "bob@example.org >Ext.User@remote.example "
+		    ">ext.user@remote.example" },
+		/* Alias on the account's own address: the copy stays in
+		   it. */
+		{ "dave@example.org", false,
+		    "LOCAL dave@example.org >dave@elsewhere.example" },
+		/* A destination with its own tag. */
+		{ "lists@example.org", false,
+		    "LOCAL alice@example.org#from-list" },
+	};
 	struct directory *dir = test_fixture();
 
-	/* Several destinations, a forward keeping its local part's case. */
-	RESOLVES(dir, "team@example.org", false, "LOCAL alice@example.org "
-	    "bob@example.org >Ext.User@remote.example");
-	/* Nested, deliveries to one account folded, forwards deduplicated
-	   only when identical. */
-	RESOLVES(dir, "team2@example.org", false, "LOCAL alice@example.org "
-	    "bob@example.org >Ext.User@remote.example "
-	    ">ext.user@remote.example");
-	/* Alias on the account's own address: the copy stays in it. */
-	RESOLVES(dir, "dave@example.org", false,
-	    "LOCAL dave@example.org >dave@elsewhere.example");
-	/* A destination with its own tag. */
-	RESOLVES(dir, "lists@example.org", false,
-	    "LOCAL alice@example.org#from-list");
+	resolve_cases(dir, cases, NCASES(cases));
 	test_close(&dir);
 }
 
 static void
 test_resolve_plus(void)
 {
+	static const struct resolve_case cases[] = {
+		{ "alice+news@example.org", false,
+		    "LOCAL alice@example.org#news" },
+		/* The tag keeps its case; the first '+' splits. */
+		{ "ALICE+News+x@example.net", false,
+		    "LOCAL alice@example.org#News+x" },
+		/* Empty tag: no tag. */
+		{ "alice+@example.org", false, "LOCAL alice@example.org" },
+		/* No base before '+'. */
+		{ "+alice@example.org", false,
+		    WANT_UNKNOWN("+alice@example.org") },
+		/* Exact alias beats the plus rule. */
+		{ "alice+vip@example.org", false, "LOCAL bob@example.org" },
+		/* Tag carried through an alias to every delivery, not
+		   forwards. */
+		{ "team+x@example.org", false,
+		    "LOCAL alice@example.org#x bob@example.org#x "
+		    ">Ext.User@remote.example" },
+		/* A destination's own tag wins over the carried one. */
+		{ "lists+y@example.org", false,
+		    "LOCAL alice@example.org#from-list" },
+		{ "nobody+x@example.org", false,
+		    WANT_UNKNOWN("nobody+x@example.org") },
+	};
 	struct directory *dir = test_fixture();
 
-	RESOLVES(dir, "alice+news@example.org", false,
-	    "LOCAL alice@example.org#news");
-	/* The tag keeps its case; the first '+' splits. */
-	RESOLVES(dir, "ALICE+News+x@example.net", false,
-	    "LOCAL alice@example.org#News+x");
-	/* Empty tag: no tag. */
-	RESOLVES(dir, "alice+@example.org", false, "LOCAL alice@example.org");
-	/* No base before '+'. */
-	RESOLVES(dir, "+alice@example.org", false,
-	    "UNKNOWN 550 5.1.1 <+alice@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
-	/* Exact alias beats the plus rule. */
-	RESOLVES(dir, "alice+vip@example.org", false, "LOCAL bob@example.org");
-	/* Tag carried through an alias to every delivery, not forwards. */
-	RESOLVES(dir, "team+x@example.org", false,
-	    "LOCAL alice@example.org#x bob@example.org#x "
-	    ">Ext.User@remote.example");
-	/* A destination's own tag wins over the carried one. */
-	RESOLVES(dir, "lists+y@example.org", false,
-	    "LOCAL alice@example.org#from-list");
-	RESOLVES(dir, "nobody+x@example.org", false,
-	    "UNKNOWN 550 5.1.1 <nobody+x@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	resolve_cases(dir, cases, NCASES(cases));
 	test_close(&dir);
 }
 
@@ -506,13 +549,11 @@ test_resolve_wildcard_catchall(void)
 	    "LOCAL bob@example.org");
 	/* Internal wildcard. */
 	RESOLVES(dir, "abuse@example.org", false,
-	    "INTERNAL_ONLY 550 5.7.1 <abuse@example.org>: Recipient address "
-	    "rejected: Access denied");
+	    WANT_INTERNAL("abuse@example.org"));
 	RESOLVES(dir, "abuse@example.org", true, "LOCAL bob@example.org");
 	/* Wildcards never match domains that are not ours. */
 	RESOLVES(dir, "postmaster@other.example", false,
-	    "NOT_LOCAL 550 5.7.1 <postmaster@other.example>: Relay access "
-	    "denied");
+	    WANT_NOT_LOCAL("postmaster@other.example"));
 	/* Per-domain catch-all: unknown local parts, no tag. */
 	RESOLVES(dir, "anything@catchall.example", false,
 	    "LOCAL bob@example.org");
@@ -521,8 +562,7 @@ test_resolve_wildcard_catchall(void)
 
 	/* Global catch-all mailbox: only once nothing else matched. */
 	RESOLVES(dir, "nobody@example.org", false,
-	    "UNKNOWN 550 5.1.1 <nobody@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("nobody@example.org"));
 	OK(directory_admin_setting_set(dir, DIRECTORY_SETTING_CATCHALL_MAILBOX,
 	    "Dave@Example.org", err));
 	RESOLVES(dir, "nobody@example.org", false, "LOCAL dave@example.org");
@@ -531,27 +571,24 @@ test_resolve_wildcard_catchall(void)
 	    "LOCAL bob@example.org");
 	RESOLVES(dir, "alice@example.org", false, "LOCAL alice@example.org");
 	RESOLVES(dir, "x@other.example", false,
-	    "NOT_LOCAL 550 5.7.1 <x@other.example>: Relay access denied");
+	    WANT_NOT_LOCAL("x@other.example"));
 	/* A disabled catch-all mailbox accepts nothing. */
 	OK(directory_admin_account_set_enabled(dir, "dave@example.org", false,
 	    err));
 	RESOLVES(dir, "nobody@example.org", false,
-	    "UNKNOWN 550 5.1.1 <nobody@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("nobody@example.org"));
 	OK(directory_admin_account_set_enabled(dir, "dave@example.org", true,
 	    err));
 	OK(directory_admin_setting_set(dir, DIRECTORY_SETTING_CATCHALL_MAILBOX,
 	    NULL, err));
 	RESOLVES(dir, "nobody@example.org", false,
-	    "UNKNOWN 550 5.1.1 <nobody@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("nobody@example.org"));
 
 	/* The catch-all off again. */
 	OK(directory_admin_domain_set_catch_all(dir, "catchall.example", NULL,
 	    err));
 	RESOLVES(dir, "anything@catchall.example", false,
-	    "UNKNOWN 550 5.1.1 <anything@catchall.example>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("anything@catchall.example"));
 	test_close(&dir);
 }
 
@@ -561,11 +598,9 @@ test_resolve_internal_disabled(void)
 	struct directory *dir = test_fixture();
 
 	RESOLVES(dir, "staff@example.org", false,
-	    "INTERNAL_ONLY 550 5.7.1 <staff@example.org>: Recipient address "
-	    "rejected: Access denied");
+	    WANT_INTERNAL("staff@example.org"));
 	RESOLVES(dir, "Staff+x@Example.NET", false,
-	    "INTERNAL_ONLY 550 5.7.1 <Staff+x@Example.NET>: Recipient address "
-	    "rejected: Access denied");
+	    WANT_INTERNAL("Staff+x@Example.NET"));
 	RESOLVES(dir, "staff@example.org", true, "LOCAL alice@example.org");
 	/* Internal is about the address the sender used, not nested ones. */
 	{
@@ -578,21 +613,17 @@ test_resolve_internal_disabled(void)
 	}
 
 	RESOLVES(dir, "carol@example.org", false,
-	    "DISABLED 550 5.2.1 <carol@example.org>: Recipient address "
-	    "rejected: Mailbox disabled");
+	    WANT_DISABLED("carol@example.org"));
 	RESOLVES(dir, "carol+tag@example.org", true,
-	    "DISABLED 550 5.2.1 <carol+tag@example.org>: Recipient address "
-	    "rejected: Mailbox disabled");
+	    WANT_DISABLED("carol+tag@example.org"));
 	/* An alias whose only destination is disabled refuses; one with
 	   another destination skips the disabled one. */
 	RESOLVES(dir, "old@example.org", false,
-	    "DISABLED 550 5.2.1 <old@example.org>: Recipient address "
-	    "rejected: Mailbox disabled");
+	    WANT_DISABLED("old@example.org"));
 	RESOLVES(dir, "mixed@example.org", false, "LOCAL alice@example.org");
 	/* A disabled domain: all of it. */
 	RESOLVES(dir, "off@off.example", false,
-	    "DISABLED 550 5.2.1 <off@off.example>: Recipient address "
-	    "rejected: Mailbox disabled");
+	    WANT_DISABLED("off@off.example"));
 	OK(directory_admin_domain_set_enabled(dir, "off.example", true, err));
 	RESOLVES(dir, "off@off.example", false, "LOCAL off@off.example");
 	test_close(&dir);
@@ -626,11 +657,9 @@ test_resolve_loops(void)
 	    "alice@example.org", err));
 	/* a -> b -> a: nothing to deliver to. */
 	RESOLVES(dir, "loop-a@example.org", false,
-	    "UNKNOWN 550 5.1.1 <loop-a@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("loop-a@example.org"));
 	RESOLVES(dir, "loop-b+t@example.net", false,
-	    "UNKNOWN 550 5.1.1 <loop-b+t@example.net>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("loop-b+t@example.net"));
 
 	/* c -> d, alice; d -> c: the loop is cut, alice gets it. */
 	OK(directory_admin_alias_add(dir, "loop-c@example.org", to_c_alice + 1,
@@ -656,8 +685,7 @@ test_resolve_loops(void)
 	}
 	RESOLVES(dir, "chain1@example.org", false, "LOCAL alice@example.org");
 	RESOLVES(dir, "chain0@example.org", false,
-	    "UNKNOWN 550 5.1.1 <chain0@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("chain0@example.org"));
 
 	/* A diamond of aliases 12 levels deep with fan-out 2 (4096 paths):
 	   expansion stops at the step budget, it does not run away. */
@@ -682,8 +710,7 @@ test_resolve_loops(void)
 	}
 	/* 12 levels exceed the depth limit anyway: nothing gets through. */
 	RESOLVES(dir, "fan0-0@example.org", false,
-	    "UNKNOWN 550 5.1.1 <fan0-0@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("fan0-0@example.org"));
 	/* 9 levels below fan3 fit the depth but not the budget of 1000
 	   destinations (2 + 4 + ... + 512 = 1022); bob is reached first. */
 	RESOLVES(dir, "fan3-0@example.org", false, "LOCAL bob@example.org");
@@ -704,11 +731,11 @@ test_resolve_tempfail(void)
 	TEST_EQ_INT(sqlite3_exec(raw, "ALTER TABLE address_destinations"
 	    " RENAME TO moved", NULL, NULL, NULL), SQLITE_OK);
 	RESOLVES(dir, "team@example.org", false,
-	    "TEMPFAIL 451 4.3.0 <team@example.org>: Temporary lookup failure");
+	    WANT_TEMPFAIL("team@example.org"));
 	TEST_EQ_INT(sqlite3_exec(raw, "ALTER TABLE accounts RENAME TO moved2",
 	    NULL, NULL, NULL), SQLITE_OK);
 	RESOLVES(dir, "alice@example.org", false,
-	    "TEMPFAIL 451 4.3.0 <alice@example.org>: Temporary lookup failure");
+	    WANT_TEMPFAIL("alice@example.org"));
 	TEST_EQ_INT(sqlite3_exec(raw, "ALTER TABLE moved RENAME TO"
 	    " address_destinations; ALTER TABLE moved2 RENAME TO accounts",
 	    NULL, NULL, NULL), SQLITE_OK);
@@ -730,12 +757,11 @@ test_live_changes(void)
 
 	TEST_EQ_INT(directory_open(test_dir_path, false, &other, &error), 0);
 	RESOLVES(other, "new@example.org", false,
-	    "NOT_LOCAL 550 5.7.1 <new@example.org>: Relay access denied");
+	    WANT_NOT_LOCAL("new@example.org"));
 	OK(directory_admin_domain_add(dir, "example.org", err));
 	TEST_ASSERT(directory_is_local_domain(other, "example.org"));
 	RESOLVES(other, "new@example.org", false,
-	    "UNKNOWN 550 5.1.1 <new@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("new@example.org"));
 	OK(directory_admin_account_add(dir, "new@example.org", NULL, NULL, 0,
 	    NULL, err));
 	RESOLVES(other, "new@example.org", false, "LOCAL new@example.org");
@@ -745,16 +771,13 @@ test_live_changes(void)
 	OK(directory_admin_account_set_enabled(dir, "new@example.org", false,
 	    err));
 	RESOLVES(other, "new@example.org", false,
-	    "DISABLED 550 5.2.1 <new@example.org>: Recipient address "
-	    "rejected: Mailbox disabled");
+	    WANT_DISABLED("new@example.org"));
 	/* And the other way round. */
 	OK(directory_admin_account_del(other, "new@example.org", err));
 	RESOLVES(dir, "new@example.org", false,
-	    "UNKNOWN 550 5.1.1 <new@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("new@example.org"));
 	RESOLVES(dir, "info@example.org", false,
-	    "UNKNOWN 550 5.1.1 <info@example.org>: Recipient address "
-	    "rejected: User unknown in virtual mailbox table");
+	    WANT_UNKNOWN("info@example.org"));
 	directory_close(&other);
 	test_close(&dir);
 }
@@ -883,10 +906,8 @@ test_admin_domains(void)
 	OK(directory_admin_alias_add(dir, "x@a.example", u, 1,
 	    DIRECTORY_ALIAS_KEEP, err));
 	OK(directory_admin_domain_del(dir, "b.example", true, err));
-	RESOLVES(dir, "u@b.example", false,
-	    "NOT_LOCAL 550 5.7.1 <u@b.example>: Relay access denied");
-	RESOLVES(dir, "u@c.example", false,
-	    "NOT_LOCAL 550 5.7.1 <u@c.example>: Relay access denied");
+	RESOLVES(dir, "u@b.example", false, WANT_NOT_LOCAL("u@b.example"));
+	RESOLVES(dir, "u@c.example", false, WANT_NOT_LOCAL("u@c.example"));
 	/* Its references went with it, rather than turning into forwards. */
 	FAILS(directory_admin_alias_get(dir, "x@a.example",
 	    &(struct directory_alias){ 0 }, err), DIRECTORY_ERROR_NOT_FOUND,

@@ -40,27 +40,49 @@ queue_open_dir(const char *path, char **error_r)
 	return fd;
 }
 
+/* A directory stream over a duplicate of fd (the queue keeps fd), from its
+   first entry; sub names it in the error. The caller closes it. */
+static DIR *
+queue_dir_open(struct queue *q, int fd, const char *sub, char **error_r)
+{
+	int dupfd = dup(fd);
+	DIR *dir;
+
+	if (dupfd == -1 || (dir = fdopendir(dupfd)) == NULL) {
+		*error_r = xasprintf("%s/%s: %s", q->dir, sub, strerror(errno));
+		if (dupfd != -1)
+			close(dupfd);
+		return NULL;
+	}
+	rewinddir(dir);
+	return dir;
+}
+
+/* The next entry of dir other than "." and "..", or NULL at the end. */
+static struct dirent *
+queue_dir_next(DIR *dir)
+{
+	struct dirent *de;
+
+	while ((de = readdir(dir)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			break;
+	return de;
+}
+
 /* Removes every file of tmp/: messages whose commit never finished, so
    never acknowledged. */
 static int
 queue_recover_tmp(struct queue *q, char **error_r)
 {
-	int fd = dup(q->tmp_fd);
-	DIR *dir;
+	DIR *dir = queue_dir_open(q, q->tmp_fd, "tmp", error_r);
 	struct dirent *de;
 	unsigned removed = 0;
 
-	if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
-		*error_r = xasprintf("%s/tmp: %s", q->dir, strerror(errno));
-		if (fd != -1)
-			close(fd);
+	if (dir == NULL)
 		return -1;
-	}
-	rewinddir(dir);
-	while ((de = readdir(dir)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
+	while ((de = queue_dir_next(dir)) != NULL) {
 		if (unlinkat(q->tmp_fd, de->d_name, 0) == -1)
 			log_warn("queue: event=recover-tmp file=tmp/%s "
 			    "error=\"%s\"", de->d_name, strerror(errno));
@@ -78,25 +100,16 @@ queue_recover_tmp(struct queue *q, char **error_r)
 static int
 queue_recover_msg(struct queue *q, char **error_r)
 {
-	int fd = dup(q->msg_fd);
-	DIR *dir;
+	DIR *dir = queue_dir_open(q, q->msg_fd, "msg", error_r);
 	struct dirent *de;
 	int ret = -1, found;
 	bool removed = false;
 
-	if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
-		*error_r = xasprintf("%s/msg: %s", q->dir, strerror(errno));
-		if (fd != -1)
-			close(fd);
+	if (dir == NULL)
 		return -1;
-	}
-	rewinddir(dir);
-	while ((de = readdir(dir)) != NULL) {
+	while ((de = queue_dir_next(dir)) != NULL) {
 		char name[LOG_STR_MAX];
 
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
 		log_str(name, sizeof(name), de->d_name, strlen(de->d_name));
 		found = queue_id_is_valid(de->d_name) ?
 		    queue_db_exists(q->wdb, de->d_name, error_r) : 0;

@@ -45,8 +45,9 @@
 /* RFC 4422 §3.1: SASL mechanism names are 1 to 20 characters. */
 #define SMTP_COMMAND_MAX_MECH	20
 
+/* usage is the verb's reply to a missing or malformed argument. */
 typedef int smtp_command_parse_fn(const char *arg, size_t len,
-    struct smtp_command *cmd, const char **reply_r);
+    const char *usage, struct smtp_command *cmd, const char **reply_r);
 
 /* --- small helpers ------------------------------------------------------ */
 
@@ -85,6 +86,29 @@ smtp_command_word_is(const char *s, size_t len, const char *kw)
 	return strlen(kw) == len && strncasecmp(s, kw, len) == 0;
 }
 
+/* A keyword value of a parameter, matched whole and ignoring case. */
+struct smtp_command_word {
+	const char *word;
+	unsigned value;
+};
+
+/* The value of s[0..len) in words (ended by a NULL word) into *value_r;
+   -1 when it is none of them, or s is NULL (a parameter without value). */
+static int
+smtp_command_lookup(const char *s, size_t len,
+    const struct smtp_command_word *words, unsigned *value_r)
+{
+	if (s == NULL)
+		return -1;
+	for (; words->word != NULL; words++) {
+		if (smtp_command_word_is(s, len, words->word)) {
+			*value_r = words->value;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* Splits off the next space-separated token of s[*pos..len). */
 static bool
 smtp_command_next_token(const char *s, size_t len, size_t *pos,
@@ -119,19 +143,21 @@ smtp_command_param_size(struct smtp_command *cmd, const char *v, size_t len)
 	return 0;
 }
 
+static const struct smtp_command_word smtp_command_bodies[] = {
+	{ "7BIT", SMTP_BODY_7BIT },
+	{ "8BITMIME", SMTP_BODY_8BITMIME },
+	{ "BINARYMIME", SMTP_BODY_BINARYMIME },
+	{ NULL, 0 },
+};
+
 static int
 smtp_command_param_body(struct smtp_command *cmd, const char *v, size_t len)
 {
-	if (v == NULL)
+	unsigned body;
+
+	if (smtp_command_lookup(v, len, smtp_command_bodies, &body) == -1)
 		return -1;
-	if (smtp_command_word_is(v, len, "7BIT"))
-		cmd->body = SMTP_BODY_7BIT;
-	else if (smtp_command_word_is(v, len, "8BITMIME"))
-		cmd->body = SMTP_BODY_8BITMIME;
-	else if (smtp_command_word_is(v, len, "BINARYMIME"))
-		cmd->body = SMTP_BODY_BINARYMIME;
-	else
-		return -1;
+	cmd->body = (enum smtp_body)body;
 	return 0;
 }
 
@@ -146,17 +172,20 @@ smtp_command_param_smtputf8(struct smtp_command *cmd, const char *v,
 	return 0;
 }
 
+static const struct smtp_command_word smtp_command_rets[] = {
+	{ "FULL", SMTP_RET_FULL },
+	{ "HDRS", SMTP_RET_HDRS },
+	{ NULL, 0 },
+};
+
 static int
 smtp_command_param_ret(struct smtp_command *cmd, const char *v, size_t len)
 {
-	if (v == NULL)
+	unsigned ret;
+
+	if (smtp_command_lookup(v, len, smtp_command_rets, &ret) == -1)
 		return -1;
-	if (smtp_command_word_is(v, len, "FULL"))
-		cmd->ret = SMTP_RET_FULL;
-	else if (smtp_command_word_is(v, len, "HDRS"))
-		cmd->ret = SMTP_RET_HDRS;
-	else
-		return -1;
+	cmd->ret = (enum smtp_ret)ret;
 	return 0;
 }
 
@@ -222,11 +251,19 @@ smtp_command_param_requiretls(struct smtp_command *cmd, const char *v,
 	return 0;
 }
 
+static const struct smtp_command_word smtp_command_notify_words[] = {
+	{ "NEVER", SMTP_NOTIFY_NEVER },
+	{ "SUCCESS", SMTP_NOTIFY_SUCCESS },
+	{ "FAILURE", SMTP_NOTIFY_FAILURE },
+	{ "DELAY", SMTP_NOTIFY_DELAY },
+	{ NULL, 0 },
+};
+
 static int
 smtp_command_param_notify(struct smtp_command *cmd, const char *v, size_t len)
 {
 	size_t start = 0;
-	unsigned bits = 0;
+	unsigned bits = 0, bit;
 
 	if (v == NULL)
 		return -1;
@@ -234,19 +271,10 @@ smtp_command_param_notify(struct smtp_command *cmd, const char *v, size_t len)
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && v[i] != ',')
 			continue;
-		const char *w = v + start;
-		size_t wlen = i - start;
-
-		if (smtp_command_word_is(w, wlen, "NEVER"))
-			bits |= SMTP_NOTIFY_NEVER;
-		else if (smtp_command_word_is(w, wlen, "SUCCESS"))
-			bits |= SMTP_NOTIFY_SUCCESS;
-		else if (smtp_command_word_is(w, wlen, "FAILURE"))
-			bits |= SMTP_NOTIFY_FAILURE;
-		else if (smtp_command_word_is(w, wlen, "DELAY"))
-			bits |= SMTP_NOTIFY_DELAY;
-		else
+		if (smtp_command_lookup(v + start, i - start,
+		    smtp_command_notify_words, &bit) == -1)
 			return -1;
+		bits |= bit;
 		start = i + 1;
 	}
 	if ((bits & SMTP_NOTIFY_NEVER) && bits != SMTP_NOTIFY_NEVER)
@@ -478,15 +506,14 @@ smtp_command_path(const char *s, size_t len, struct smtp_command *cmd,
 
 /* "FROM:<path> [params]" or "TO:<path> [params]". */
 static int
-smtp_command_parse_mailrcpt(const char *arg, size_t len,
+smtp_command_parse_mailrcpt(const char *arg, size_t len, const char *usage,
     struct smtp_command *cmd, const char **reply_r)
 {
-	bool mail = cmd->verb == SMTP_VERB_MAIL;
-	const char *prefix = mail ? "FROM:" : "TO:";
+	const char *prefix = cmd->verb == SMTP_VERB_MAIL ? "FROM:" : "TO:";
 	size_t plen = strlen(prefix), i, end;
 	unsigned seen = 0;
 
-	*reply_r = mail ? R_MAIL : R_RCPT;
+	*reply_r = usage;
 	if (len < plen || strncasecmp(arg, prefix, plen) != 0)
 		return -1;
 	i = plen;
@@ -499,7 +526,7 @@ smtp_command_parse_mailrcpt(const char *arg, size_t len,
 		return -1;
 	i += end + 1;
 	if (i < len && arg[i] != ' ') {
-		*reply_r = mail ? R_MAIL : R_RCPT;
+		*reply_r = usage;
 		return -1;
 	}
 	const char *tok;
@@ -513,15 +540,16 @@ smtp_command_parse_mailrcpt(const char *arg, size_t len,
 
 /* --- the other verbs ---------------------------------------------------- */
 
+/* HELO/EHLO (RFC 5321 §4.1.1.1), VRFY and EXPN (§4.1.1.6-7): the argument
+   is required. It is kept raw (what it must look like is a policy
+   question), but without controls, as it goes into the Received header
+   and the logs. */
 static int
-smtp_command_parse_helo(const char *arg, size_t len, struct smtp_command *cmd,
-    const char **reply_r)
+smtp_command_parse_text(const char *arg, size_t len, const char *usage,
+    struct smtp_command *cmd, const char **reply_r)
 {
-	/* RFC 5321 §4.1.1.1: the argument is required. It is kept raw (what
-	   it must look like is a policy question), but without controls, as
-	   it goes into the Received header and the logs. */
 	if (len == 0) {
-		*reply_r = cmd->verb == SMTP_VERB_HELO ? R_HELO : R_EHLO;
+		*reply_r = usage;
 		return -1;
 	}
 	if (smtp_command_has_ctl(arg, len)) {
@@ -533,13 +561,13 @@ smtp_command_parse_helo(const char *arg, size_t len, struct smtp_command *cmd,
 }
 
 static int
-smtp_command_parse_none(const char *arg, size_t len, struct smtp_command *cmd,
-    const char **reply_r)
+smtp_command_parse_none(const char *arg, size_t len, const char *usage,
+    struct smtp_command *cmd, const char **reply_r)
 {
 	(void)arg;
 	(void)cmd;
 	if (len != 0) {
-		*reply_r = R_NO_PARAMS;
+		*reply_r = usage;
 		return -1;
 	}
 	return 0;
@@ -548,28 +576,13 @@ smtp_command_parse_none(const char *arg, size_t len, struct smtp_command *cmd,
 /* NOOP and HELP take any argument (RFC 5321 §4.1.1.8, §4.1.1.10); HELP
    keeps it for the session. */
 static int
-smtp_command_parse_any(const char *arg, size_t len, struct smtp_command *cmd,
-    const char **reply_r)
+smtp_command_parse_any(const char *arg, size_t len, const char *usage,
+    struct smtp_command *cmd, const char **reply_r)
 {
+	(void)usage;
 	(void)reply_r;
 	if (cmd->verb == SMTP_VERB_HELP && len > 0)
 		cmd->arg = xstrndup(arg, len);
-	return 0;
-}
-
-static int
-smtp_command_parse_vrfy(const char *arg, size_t len, struct smtp_command *cmd,
-    const char **reply_r)
-{
-	if (len == 0) {
-		*reply_r = cmd->verb == SMTP_VERB_VRFY ? R_VRFY : R_EXPN;
-		return -1;
-	}
-	if (smtp_command_has_ctl(arg, len)) {
-		*reply_r = R_BAD_CHAR;
-		return -1;
-	}
-	cmd->arg = xstrndup(arg, len);
 	return 0;
 }
 
@@ -592,13 +605,13 @@ smtp_command_is_base64(const char *s, size_t len)
 /* RFC 4954 §4: AUTH mechanism [initial-response]; the response is base64
    or "=" for an empty one. Kept raw in arg; smtp_command_clear wipes it. */
 static int
-smtp_command_parse_auth(const char *arg, size_t len, struct smtp_command *cmd,
-    const char **reply_r)
+smtp_command_parse_auth(const char *arg, size_t len, const char *usage,
+    struct smtp_command *cmd, const char **reply_r)
 {
 	const char *mech, *ir;
 	size_t i = 0, mlen, irlen;
 
-	*reply_r = R_AUTH;
+	*reply_r = usage;
 	if (!smtp_command_next_token(arg, len, &i, &mech, &mlen) ||
 	    mlen > SMTP_COMMAND_MAX_MECH)
 		return -1;
@@ -619,13 +632,13 @@ smtp_command_parse_auth(const char *arg, size_t len, struct smtp_command *cmd,
 
 /* RFC 3030 §2: BDAT chunk-size [SP end-marker]. */
 static int
-smtp_command_parse_bdat(const char *arg, size_t len, struct smtp_command *cmd,
-    const char **reply_r)
+smtp_command_parse_bdat(const char *arg, size_t len, const char *usage,
+    struct smtp_command *cmd, const char **reply_r)
 {
 	const char *tok;
 	size_t i = 0, tlen;
 
-	*reply_r = R_BDAT;
+	*reply_r = usage;
 	if (!smtp_command_next_token(arg, len, &i, &tok, &tlen) ||
 	    str_to_u64_n(tok, tlen, &cmd->chunk_size) == -1)
 		return -1;
@@ -643,21 +656,23 @@ static const struct smtp_command_verb {
 	const char *name;
 	enum smtp_verb verb;
 	smtp_command_parse_fn *parse;
+	const char *usage;		/* reply to a bad argument */
 } smtp_command_verbs[] = {
-	{ "HELO", SMTP_VERB_HELO, smtp_command_parse_helo },
-	{ "EHLO", SMTP_VERB_EHLO, smtp_command_parse_helo },
-	{ "MAIL", SMTP_VERB_MAIL, smtp_command_parse_mailrcpt },
-	{ "RCPT", SMTP_VERB_RCPT, smtp_command_parse_mailrcpt },
-	{ "DATA", SMTP_VERB_DATA, smtp_command_parse_none },
-	{ "BDAT", SMTP_VERB_BDAT, smtp_command_parse_bdat },
-	{ "RSET", SMTP_VERB_RSET, smtp_command_parse_none },
-	{ "NOOP", SMTP_VERB_NOOP, smtp_command_parse_any },
-	{ "QUIT", SMTP_VERB_QUIT, smtp_command_parse_none },
-	{ "VRFY", SMTP_VERB_VRFY, smtp_command_parse_vrfy },
-	{ "EXPN", SMTP_VERB_EXPN, smtp_command_parse_vrfy },
-	{ "HELP", SMTP_VERB_HELP, smtp_command_parse_any },
-	{ "STARTTLS", SMTP_VERB_STARTTLS, smtp_command_parse_none },
-	{ "AUTH", SMTP_VERB_AUTH, smtp_command_parse_auth },
+	{ "HELO", SMTP_VERB_HELO, smtp_command_parse_text, R_HELO },
+	{ "EHLO", SMTP_VERB_EHLO, smtp_command_parse_text, R_EHLO },
+	{ "MAIL", SMTP_VERB_MAIL, smtp_command_parse_mailrcpt, R_MAIL },
+	{ "RCPT", SMTP_VERB_RCPT, smtp_command_parse_mailrcpt, R_RCPT },
+	{ "DATA", SMTP_VERB_DATA, smtp_command_parse_none, R_NO_PARAMS },
+	{ "BDAT", SMTP_VERB_BDAT, smtp_command_parse_bdat, R_BDAT },
+	{ "RSET", SMTP_VERB_RSET, smtp_command_parse_none, R_NO_PARAMS },
+	{ "NOOP", SMTP_VERB_NOOP, smtp_command_parse_any, NULL },
+	{ "QUIT", SMTP_VERB_QUIT, smtp_command_parse_none, R_NO_PARAMS },
+	{ "VRFY", SMTP_VERB_VRFY, smtp_command_parse_text, R_VRFY },
+	{ "EXPN", SMTP_VERB_EXPN, smtp_command_parse_text, R_EXPN },
+	{ "HELP", SMTP_VERB_HELP, smtp_command_parse_any, NULL },
+	{ "STARTTLS", SMTP_VERB_STARTTLS, smtp_command_parse_none,
+	    R_NO_PARAMS },
+	{ "AUTH", SMTP_VERB_AUTH, smtp_command_parse_auth, R_AUTH },
 };
 
 int
@@ -692,7 +707,7 @@ smtp_command_parse(const char *line, size_t len, struct smtp_command *cmd,
 	cmd->verb = def->verb;
 	for (i = vlen; i < len && line[i] == ' '; i++)
 		;
-	return def->parse(line + i, len - i, cmd, reply_r);
+	return def->parse(line + i, len - i, def->usage, cmd, reply_r);
 }
 
 void

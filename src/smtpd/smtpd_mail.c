@@ -29,19 +29,7 @@
 void
 smtpd_mail_envelope_clear(struct smtpd_session *s)
 {
-	struct queue_envelope *env = &s->env;
-
-	free(env->mail_from);
-	free(env->envid);
-	free(env->helo);
-	free(env->client_addr);
-	free(env->auth_user);
-	for (size_t i = 0; i < env->n_rcpts; i++) {
-		free(env->rcpts[i].address);
-		free(env->rcpts[i].orcpt);
-	}
-	free(env->rcpts);
-	memset(env, 0, sizeof(*env));
+	queue_envelope_clear(&s->env);
 	s->rcpt_cap = 0;
 }
 
