@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "lib/buf.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 
 /* RFC 5322 §3.2.3 atext (RFC 5321 Atom); RFC 6531 adds UTF8-non-ascii,
@@ -42,52 +43,15 @@ address_ascii_lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-/* One UTF-8 sequence at p (RFC 3629 §4: no overlongs, no surrogates,
-   nothing past U+10FFFF). C1 controls (U+0080-U+009F) are refused too:
-   they are controls, and an address is no place for them. Returns its
-   length, or 0 when invalid or cut short. */
+/* One UTF-8 sequence at p (lib/utf8.h). C1 controls (U+0080-U+009F) are
+   refused too: they are controls, and an address is no place for them.
+   Returns its length, or 0 when invalid or cut short. */
 static size_t
 address_utf8_char(const unsigned char *p, size_t len, uint32_t *cp_r)
 {
-	uint32_t cp;
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n = utf8_decode(p, len, cp_r);
 
-	if (p[0] < 0x80) {
-		*cp_r = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0f;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		else if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		else if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (len < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < 0xa0)
-		return 0;	/* C1 control */
-	*cp_r = cp;
-	return n;
+	return n > 1 && *cp_r < 0xa0 ? 0 : n;
 }
 
 /* RFC 3492 §6.1 bias adaptation, with the §5 parameters. */

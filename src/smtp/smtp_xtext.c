@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lib/buf.h"
+#include "lib/utf8.h"
 
 static int
 smtp_xtext_hexval(unsigned char c)
@@ -48,38 +49,6 @@ smtp_xtext_decode(const char *s, size_t len, struct buf *out)
 			return -1;
 	}
 	return 0;
-}
-
-/* Length of the valid UTF-8 sequence (RFC 3629) of a non-ASCII lead byte
-   at p, or 0. */
-static size_t
-smtp_xtext_utf8_len(const unsigned char *p, size_t len)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (p[0] == 0xe0)
-		lo = 0xa0;	/* overlong */
-	else if (p[0] == 0xed)
-		hi = 0x9f;	/* surrogates */
-	else if (p[0] == 0xf0)
-		lo = 0x90;	/* overlong */
-	else if (p[0] == 0xf4)
-		hi = 0x8f;	/* past U+10FFFF */
-	if (len < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
 }
 
 static int
@@ -140,7 +109,8 @@ smtp_xtext_decode_utf8(const char *s, size_t len, struct buf *out)
 				return -1;
 			i = j + 1;
 		} else if (c >= 0x80) {
-			size_t n = smtp_xtext_utf8_len(p + i, len - i);
+			uint32_t ucp;
+			size_t n = utf8_decode(p + i, len - i, &ucp);
 
 			if (n == 0 || buf_append(out, p + i, n) == -1)
 				return -1;
