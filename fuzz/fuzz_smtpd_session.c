@@ -1,9 +1,10 @@
 /* fuzz_smtpd_session.c — a whole SMTP session on arbitrary client bytes
    (mox FuzzServer, STYLE.md §10): the real conn on one end of a
    socketpair, a real event_base, a real directory and queue in a temporary
-   data dir, made once. Per input, a session is started, the input is
-   written in up to four chunks (cut where the first bytes say), the write
-   side is shut, and the loop runs until the session has freed itself.
+   data dir, made once (smtpd_testlib, shared with smtpd_test.c). Per
+   input, a session is started, the input is written in up to four chunks
+   (cut where the first bytes say), the write side is shut, and the loop
+   runs until the session has freed itself.
    Checked on every input: the session ends (no hang, no leak under LSan),
    nothing follows a 221 or 421, and every reply line is well formed —
    "ddd" then ' ' or '-', no control bytes, at most 512 octets (RFC 5321
@@ -23,20 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
-#include "config/config.h"
-#include "directory/directory.h"
 #include "directory/directory_admin.h"
-#include "lib/fsutil.h"
 #include "lib/log.h"
-#include "lib/worker.h"
 #include "lib/xmalloc.h"
-#include "queue/queue.h"
-#include "smtpd/smtpd_session.h"
+#include "smtpd/smtpd_testlib.h"
 #include "smtpd/smtpd_thread.h"
 
 #define HOST "mx.example.org"
@@ -49,17 +44,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static struct smtpd_testlib H;		/* base, data dir, queue, thread */
+
 static struct {
 	bool ready;
-	char *dir;
-	struct config config;
-	struct config_limits defaults;
 	struct config_listener listener;
-	struct event_base *base;
 	struct event *tick;
-	struct queue *queue;
-	struct smtpd_thread *thread;
-	unsigned runs, started, ended;
+	unsigned runs;
 } F;
 
 /* What the client has read of the reply stream. */
@@ -72,28 +63,12 @@ struct replies {
 	bool eof;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 fail(const char *what, const char *line, size_t len)
 {
 	fprintf(stderr, "fuzz_smtpd_session: %s: \"%.*s\"\n", what,
 	    (int)len, line);
 	abort();
-}
-
-static void
-on_end(void *ctx)
-{
-	(void)ctx;
-	F.ended++;
 }
 
 static void
@@ -104,72 +79,68 @@ on_tick(evutil_socket_t fd, short what, void *ctx)
 	(void)ctx;
 }
 
+/* One of each kind of answer resolve() gives. */
+static int
+fill_directory(struct directory *dir, struct directory_error *err)
+{
+	static const struct {
+		const char *source, *destination;
+		enum directory_alias_visibility visibility;
+	} aliases[] = {
+		{ "postmaster@example.org", "user@example.org",
+		  DIRECTORY_ALIAS_KEEP },
+		{ "staff@example.org", "user@example.org",
+		  DIRECTORY_ALIAS_INTERNAL },
+		{ "fwd@example.org", "someone@remote.example",
+		  DIRECTORY_ALIAS_KEEP },
+		{ "abuse@*", "user@example.org", DIRECTORY_ALIAS_KEEP },
+		{ "loop2@example.org", "user@example.org",
+		  DIRECTORY_ALIAS_KEEP },
+		{ "loop@example.org", "loop2@example.org",
+		  DIRECTORY_ALIAS_KEEP },
+		{ "loop2@example.org", "loop@example.org",
+		  DIRECTORY_ALIAS_KEEP },
+	};
+
+	if (directory_admin_domain_add(dir, "example.org", err) == -1 ||
+	    directory_admin_domain_add(dir, "catch.example", err) == -1 ||
+	    directory_admin_domain_add(dir, "off.example", err) == -1 ||
+	    directory_admin_alias_domain_add(dir, "example.net",
+	    "example.org", err) == -1 ||
+	    directory_admin_account_add(dir, "user@example.org", NULL, NULL,
+	    0, NULL, err) == -1 ||
+	    directory_admin_account_add(dir, "off@example.org", NULL, NULL, 0,
+	    NULL, err) == -1 ||
+	    directory_admin_account_set_enabled(dir, "off@example.org", false,
+	    err) == -1 ||
+	    directory_admin_domain_set_enabled(dir, "off.example", false,
+	    err) == -1)
+		return -1;
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		if (directory_admin_alias_add(dir, aliases[i].source,
+		    &aliases[i].destination, 1, aliases[i].visibility,
+		    err) == -1)
+			return -1;
+	}
+	if (directory_admin_domain_set_catch_all(dir, "catch.example",
+	    "user@example.org", err) == -1)
+		return -1;
+	return 0;
+}
+
 static void
 data_dir_open(void)
 {
-	static const char *const user[] = { "user@example.org" };
-	static const char *const fwd[] = { "someone@remote.example" };
-	static const char *const loop[] = { "loop2@example.org" };
-	static const char *const loop2[] = { "loop@example.org" };
 	const char *tmp = getenv("TMPDIR");
-	struct directory_error derr = { 0 };
-	struct directory *dir = NULL;
-	char *error = NULL;
+	char *dir;
 
 	/* tmpfs when there is one: each queued message costs two fsyncs. */
 	if (tmp == NULL)
 		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	F.dir = xasprintf("%s/petrel-fuzz-XXXXXX", tmp);
-	if (mkdtemp(F.dir) == NULL)
-		panic("fuzz: mkdtemp %s: %s", F.dir, strerror(errno));
-	free(F.config.data_dir);
-	F.config.data_dir = xstrdup(F.dir);
-	if (directory_open(F.dir, true, &dir, &error) == -1)
-		panic("fuzz: directory_open: %s", error);
-	/* One of each kind of answer resolve() gives. */
-	if (directory_admin_domain_add(dir, "example.org", &derr) == -1 ||
-	    directory_admin_domain_add(dir, "catch.example", &derr) == -1 ||
-	    directory_admin_domain_add(dir, "off.example", &derr) == -1 ||
-	    directory_admin_alias_domain_add(dir, "example.net",
-	    "example.org", &derr) == -1 ||
-	    directory_admin_account_add(dir, "user@example.org", NULL, NULL,
-	    0, NULL, &derr) == -1 ||
-	    directory_admin_account_add(dir, "off@example.org", NULL, NULL, 0,
-	    NULL, &derr) == -1 ||
-	    directory_admin_account_set_enabled(dir, "off@example.org", false,
-	    &derr) == -1 ||
-	    directory_admin_domain_set_enabled(dir, "off.example", false,
-	    &derr) == -1 ||
-	    directory_admin_alias_add(dir, "postmaster@example.org", user, 1,
-	    DIRECTORY_ALIAS_KEEP, &derr) == -1 ||
-	    directory_admin_alias_add(dir, "staff@example.org", user, 1,
-	    DIRECTORY_ALIAS_INTERNAL, &derr) == -1 ||
-	    directory_admin_alias_add(dir, "fwd@example.org", fwd, 1,
-	    DIRECTORY_ALIAS_KEEP, &derr) == -1 ||
-	    directory_admin_alias_add(dir, "abuse@*", user, 1,
-	    DIRECTORY_ALIAS_KEEP, &derr) == -1 ||
-	    directory_admin_alias_add(dir, "loop2@example.org", user, 1,
-	    DIRECTORY_ALIAS_KEEP, &derr) == -1 ||
-	    directory_admin_alias_add(dir, "loop@example.org", loop, 1,
-	    DIRECTORY_ALIAS_KEEP, &derr) == -1 ||
-	    directory_admin_alias_add(dir, "loop2@example.org", loop2, 1,
-	    DIRECTORY_ALIAS_KEEP, &derr) == -1 ||
-	    directory_admin_domain_set_catch_all(dir, "catch.example",
-	    "user@example.org", &derr) == -1)
-		panic("fuzz: directory: %s", derr.message);
-	directory_close(&dir);
-	if (queue_open(F.dir, &F.queue, &error) == -1)
-		panic("fuzz: queue_open: %s", error);
-	F.thread = smtpd_thread_new(F.base, &F.config);
-}
-
-static void
-data_dir_close(void)
-{
-	smtpd_thread_free(&F.thread);
-	queue_close(&F.queue);
-	(void)fsutil_remove_tree(F.dir);
-	xfree(&F.dir);
+	dir = xasprintf("%s/petrel-fuzz-XXXXXX", tmp);
+	if (mkdtemp(dir) == NULL)
+		panic("fuzz: mkdtemp %s: %s", dir, strerror(errno));
+	smtpd_testlib_open(&H, dir, fill_directory);
 }
 
 static void
@@ -177,12 +148,8 @@ fuzz_exit(void)
 {
 	if (!F.ready)
 		return;
-	data_dir_close();
 	event_free(F.tick);
-	worker_base_detach(F.base);
-	event_base_free(F.base);
-	free(F.config.hostname);
-	free(F.config.data_dir);
+	smtpd_testlib_clear(&H);
 	F.ready = false;
 }
 
@@ -193,17 +160,11 @@ fuzz_init(void)
 	/* PETREL_FUZZ_LOG=1 shows the conversation of a replayed input. */
 	log_set_level(getenv("PETREL_FUZZ_LOG") != NULL ? LOG_LEVEL_DEBUG :
 	    LOG_LEVEL_ERROR);
-	config_limits_defaults(&F.defaults);
-	F.config.hostname = xstrdup(HOST);
+	smtpd_testlib_init(&H, HOST);
 	F.listener = (struct config_listener){ .name = "fuzz",
 	    .address = "127.0.0.1", .port = 25,
 	    .protocol = CONFIG_PROTOCOL_SMTP, .tls = CONFIG_TLS_NONE };
-	worker_threads_init();
-	F.base = event_base_new();
-	if (F.base == NULL)
-		panic("fuzz: event_base_new");
-	worker_base_attach(F.base);
-	F.tick = evtimer_new(F.base, on_tick, NULL);
+	F.tick = evtimer_new(H.base, on_tick, NULL);
 	if (F.tick == NULL)
 		panic("fuzz: evtimer_new");
 	data_dir_open();
@@ -338,11 +299,11 @@ pump(int fd, struct replies *r, bool wait)
 {
 	struct timeval tv = { 0, 1000 };
 
-	event_base_loop(F.base, EVLOOP_NONBLOCK);
+	event_base_loop(H.base, EVLOOP_NONBLOCK);
 	drain(fd, r);
 	if (wait) {
 		evtimer_add(F.tick, &tv);
-		event_base_loop(F.base, EVLOOP_ONCE);
+		event_base_loop(H.base, EVLOOP_ONCE);
 		evtimer_del(F.tick);
 		drain(fd, r);
 	}
@@ -364,7 +325,7 @@ send_all(int fd, const uint8_t *p, size_t len, struct replies *r,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    now_ms() < deadline) {
+		    smtpd_testlib_now_ms() < deadline) {
 			pump(fd, r, true);
 			continue;
 		}
@@ -377,9 +338,9 @@ send_all(int fd, const uint8_t *p, size_t len, struct replies *r,
 static void
 limits_for(uint8_t flags)
 {
-	struct config_limits *l = &F.config.limits;
+	struct config_limits *l = &H.config.limits;
 
-	*l = F.defaults;
+	*l = H.defaults;
 	/* Fast: the delay path runs, without sleeping for a second. */
 	l->unknown_rcpt_delay_after = 2;
 	l->unknown_rcpt_close_after = 6;
@@ -417,34 +378,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!F.ready)
 		fuzz_init();
 	if (++F.runs % ROTATE_RUNS == 0) {
-		data_dir_close();
+		smtpd_testlib_close(&H);
 		data_dir_open();
 	}
 	memcpy(hdr, data, hlen);
 	limits_for(hdr[0]);
 	/* A shutdown is for good: it gets a thread state of its own. */
-	thread = (hdr[0] & 0x04) ? smtpd_thread_new(F.base, &F.config) :
-	    F.thread;
+	thread = (hdr[0] & 0x04) ? smtpd_thread_new(H.base, &H.config) :
+	    H.thread;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		panic("fuzz: socketpair: %s", strerror(errno));
 	if (fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK) == -1)
 		panic("fuzz: fcntl");
-	{
-		struct smtpd_session_params params = {
-			.config = &F.config,
-			.listener = &F.listener,
-			.queue = F.queue,
-			.thread = thread,
-			.is_submission = (hdr[0] & 0x08) != 0,
-			.on_end = on_end,
-		};
+	smtpd_testlib_start(&H, sv[1], thread, &F.listener, NULL,
+	    (hdr[0] & 0x08) != 0);
 
-		F.started++;
-		smtpd_session_start(sv[1], &params);
-	}
-
-	deadline = now_ms() + SESSION_DEADLINE_MS;
+	deadline = smtpd_testlib_now_ms() + SESSION_DEADLINE_MS;
 	cut[0] = 0;
 	for (int i = 0; i < 3; i++)
 		cut[i + 1] = len * hdr[i + 1] / 256;
@@ -463,8 +413,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			smtpd_thread_shutdown(thread);
 	}
 	(void)shutdown(sv[0], SHUT_WR);
-	while (F.ended != F.started) {
-		if (now_ms() > deadline) {
+	while (H.ended != H.started) {
+		if (smtpd_testlib_now_ms() > deadline) {
 			fprintf(stderr, "fuzz_smtpd_session: session did not "
 			    "end\n");
 			abort();
@@ -473,7 +423,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* The session is gone: the rest of its output, then EOF. */
 	while (!r.eof) {
-		if (now_ms() > deadline) {
+		if (smtpd_testlib_now_ms() > deadline) {
 			fprintf(stderr, "fuzz_smtpd_session: no EOF after "
 			    "the session ended\n");
 			abort();
@@ -481,7 +431,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pump(sv[0], &r, true);
 	}
 	close(sv[0]);
-	if (thread != F.thread)
+	if (thread != H.thread)
 		smtpd_thread_free(&thread);
 	return 0;
 }

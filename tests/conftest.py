@@ -147,12 +147,9 @@ def make_petrel(tmp_path_factory, limits=None, users=("bob@example.org",)):
     return p
 
 
-@pytest.fixture(scope="module")
-def petrel(tmp_path_factory):
-    p = make_petrel(tmp_path_factory, limits={
-        "max_message_size": "1M",
-        "unknown_rcpt_delay_ms": "20",
-    })
+def serve(p):
+    """For a fixture: starts p, yields it, then stops it and checks for a
+    clean exit with no sanitizer report in the log."""
     p.start()
     yield p
     rc = p.stop()
@@ -160,3 +157,11 @@ def petrel(tmp_path_factory):
     for marker in SANITIZER_MARKERS:
         assert marker not in log, log[-4000:]
     assert rc == 0, "exit %s\n%s" % (rc, log[-4000:])
+
+
+@pytest.fixture(scope="module")
+def petrel(tmp_path_factory):
+    yield from serve(make_petrel(tmp_path_factory, limits={
+        "max_message_size": "1M",
+        "unknown_rcpt_delay_ms": "20",
+    }))

@@ -211,25 +211,41 @@ test_directory_error(void)
 	}
 }
 
+/* cli_open_directory refuses: status 1, no directory, and an error line
+   that holds want. */
+static void
+open_directory_fails_at(const char *file, int line, struct cli *cli,
+    bool create, const char *want)
+{
+	struct directory *dir = NULL;
+	struct capture err;
+	char *e;
+	int rc;
+
+	capture_start(&err, stderr);
+	rc = cli_open_directory(cli, create, &dir);
+	e = capture_end(&err);
+	if (rc != 1 || dir != NULL || strstr(e, want) == NULL)
+		test_fail(file, line, "cli_open_directory: %d, %s, \"%s\"; "
+		    "want 1, none, \"...%s...\"", rc, dir != NULL ?
+		    "a directory" : "none", e, want);
+	directory_close(&dir);
+	free(e);
+}
+
+#define OPEN_DIRECTORY_FAILS(cli, create, want) \
+	open_directory_fails_at(__FILE__, __LINE__, (cli), (create), (want))
+
 static void
 test_open_directory(void)
 {
-	char *tmp = test_tmpdir(), *conf, *text, *e;
+	char *tmp = test_tmpdir(), *conf, *text;
 	struct cli cli = { 0 };
-	struct directory *dir = NULL;
-	struct capture err;
-	int rc;
 
 	/* No config file: the hint to create one. */
 	conf = xasprintf("%s/missing.conf", tmp);
 	cli.config_path = conf;
-	capture_start(&err, stderr);
-	rc = cli_open_directory(&cli, true, &dir);
-	e = capture_end(&err);
-	TEST_EQ_INT(rc, 1);
-	TEST_ASSERT(dir == NULL);
-	TEST_ASSERT(strstr(e, "petrel quickstart HOSTNAME") != NULL);
-	free(e);
+	OPEN_DIRECTORY_FAILS(&cli, true, "petrel quickstart HOSTNAME");
 	free(conf);
 
 	conf = xasprintf("%s/petrel.conf", tmp);
@@ -240,20 +256,16 @@ test_open_directory(void)
 	cli.config_path = conf;
 
 	/* Reading commands do not create a database that is not there. */
-	capture_start(&err, stderr);
-	rc = cli_open_directory(&cli, false, &dir);
-	e = capture_end(&err);
-	TEST_EQ_INT(rc, 1);
-	TEST_ASSERT(dir == NULL);
-	TEST_ASSERT(strstr(e, "directory.db") != NULL);
-	free(e);
+	OPEN_DIRECTORY_FAILS(&cli, false, "directory.db");
 
-	TEST_EQ_INT(cli_open_directory(&cli, true, &dir), 0);
-	TEST_ASSERT(dir != NULL);
-	directory_close(&dir);
-	TEST_EQ_INT(cli_open_directory(&cli, false, &dir), 0);
-	TEST_ASSERT(dir != NULL);
-	directory_close(&dir);
+	/* Creating it once lets both kinds open it. */
+	for (int create = 1; create >= 0; create--) {
+		struct directory *dir = NULL;
+
+		TEST_EQ_INT(cli_open_directory(&cli, create, &dir), 0);
+		TEST_ASSERT(dir != NULL);
+		directory_close(&dir);
+	}
 
 	config_free(&cli.config);
 	free(text);

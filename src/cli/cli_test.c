@@ -87,16 +87,74 @@ has(const char *haystack, const char *needle)
 	return strstr(haystack, needle) != NULL;
 }
 
+/* A command line and what cli_main must make of it. */
+struct run_case {
+	const char *args[8];	/* NULL-terminated */
+	int rc;
+	const char *err[2];	/* each, when not NULL, somewhere in stderr */
+	const char *out;	/* NULL: not looked at; "": stdout empty;
+				   else somewhere in stdout */
+};
+
+static void
+run_cases_at(const char *file, int line, const struct run_case *cases,
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct run_case *c = &cases[i];
+		const char *what = c->args[1] != NULL ? c->args[1] : "";
+		struct run r;
+
+		run(&r, c->args);
+		if (r.rc != c->rc)
+			test_fail(file, line, "case %zu (%s): exit %d, want %d",
+			    i, what, r.rc, c->rc);
+		for (size_t k = 0; k < 2 && c->err[k] != NULL; k++) {
+			if (!has(r.err, c->err[k]))
+				test_fail(file, line, "case %zu (%s): stderr "
+				    "\"%s\" lacks \"%s\"", i, what, r.err,
+				    c->err[k]);
+		}
+		if (c->out != NULL && (c->out[0] == '\0' ? r.out[0] != '\0' :
+		    !has(r.out, c->out)))
+			test_fail(file, line, "case %zu (%s): stdout \"%s\", "
+			    "want %s\"%s\"", i, what, r.out,
+			    c->out[0] == '\0' ? "" : "it to hold ", c->out);
+		run_clear(&r);
+	}
+}
+
+#define RUN_CASES(cases) run_cases_at(__FILE__, __LINE__, (cases), \
+	sizeof(cases) / sizeof((cases)[0]))
+
 static void
 test_dispatch(void)
 {
+	static const struct run_case cases[] = {
+		{ { "petrel", NULL }, 2,
+		  { "usage: petrel [-c FILE] [--json] COMMAND" }, "" },
+		{ { "petrel", "--help", NULL }, 0, { NULL }, "usage: petrel" },
+		{ { "petrel", "frobnicate", "x", NULL }, 2,
+		  { "petrel: unknown command \"frobnicate\"",
+		    "usage: petrel" }, "" },
+		{ { "petrel", "version", "-c", NULL }, 2,
+		  { "petrel: -c needs a FILE" }, NULL },
+		{ { "petrel", "-c", "a", "version", "--config=b", NULL }, 2,
+		  { "petrel: the config file is given twice" }, NULL },
+		{ { "petrel", "--config=", "version", NULL }, 2, { NULL },
+		  NULL },
+		/* -c after the noun and its verb reaches cli_config. */
+		{ { "petrel", "queue", "list", "-c", "/nonexistent/petrel.conf",
+		    NULL }, 1,
+		  { "petrel: cannot read /nonexistent/petrel.conf: "
+		    "No such file or directory" }, NULL },
+		/* Options after "--" belong to the command: here, the noun. */
+		{ { "petrel", "--", "--json", NULL }, 2,
+		  { "unknown command \"--\"" }, NULL },
+	};
 	struct run r;
 
-	run(&r, (const char *[]){ "petrel", NULL });
-	TEST_EQ_INT(r.rc, 2);
-	TEST_ASSERT(has(r.err, "usage: petrel [-c FILE] [--json] COMMAND"));
-	TEST_EQ_STR(r.out, "");
-	run_clear(&r);
+	RUN_CASES(cases);
 
 	run(&r, (const char *[]){ "petrel", "help", NULL });
 	TEST_EQ_INT(r.rc, 0);
@@ -104,18 +162,6 @@ test_dispatch(void)
 	TEST_ASSERT(has(r.out, "quickstart HOSTNAME"));
 	TEST_ASSERT(has(r.out, "alias-domain"));
 	TEST_EQ_STR(r.err, "");
-	run_clear(&r);
-
-	run(&r, (const char *[]){ "petrel", "--help", NULL });
-	TEST_EQ_INT(r.rc, 0);
-	TEST_ASSERT(has(r.out, "usage: petrel"));
-	run_clear(&r);
-
-	run(&r, (const char *[]){ "petrel", "frobnicate", "x", NULL });
-	TEST_EQ_INT(r.rc, 2);
-	TEST_ASSERT(has(r.err, "petrel: unknown command \"frobnicate\""));
-	TEST_ASSERT(has(r.err, "usage: petrel"));
-	TEST_EQ_STR(r.out, "");
 	run_clear(&r);
 
 	run(&r, (const char *[]){ "petrel", "version", NULL });
@@ -129,35 +175,6 @@ test_dispatch(void)
 	json_t *j = json_loads(r.out, 0, NULL);
 	TEST_ASSERT(j != NULL && json_is_string(json_object_get(j, "version")));
 	json_decref(j);
-	run_clear(&r);
-
-	run(&r, (const char *[]){ "petrel", "version", "-c", NULL });
-	TEST_EQ_INT(r.rc, 2);
-	TEST_ASSERT(has(r.err, "petrel: -c needs a FILE"));
-	run_clear(&r);
-
-	run(&r, (const char *[]){ "petrel", "-c", "a", "version", "--config=b",
-	    NULL });
-	TEST_EQ_INT(r.rc, 2);
-	TEST_ASSERT(has(r.err, "petrel: the config file is given twice"));
-	run_clear(&r);
-
-	run(&r, (const char *[]){ "petrel", "--config=", "version", NULL });
-	TEST_EQ_INT(r.rc, 2);
-	run_clear(&r);
-
-	/* -c after the noun and its verb reaches cli_config. */
-	run(&r, (const char *[]){ "petrel", "queue", "list", "-c",
-	    "/nonexistent/petrel.conf", NULL });
-	TEST_EQ_INT(r.rc, 1);
-	TEST_ASSERT(has(r.err, "petrel: cannot read /nonexistent/petrel.conf: "
-	    "No such file or directory"));
-	run_clear(&r);
-
-	/* Options after "--" belong to the command: here, the noun. */
-	run(&r, (const char *[]){ "petrel", "--", "--json", NULL });
-	TEST_EQ_INT(r.rc, 2);
-	TEST_ASSERT(has(r.err, "unknown command \"--\""));
 	run_clear(&r);
 }
 
@@ -299,34 +316,22 @@ test_dns(void)
 static void
 test_quickstart_usage(void)
 {
-	struct run r;
+	static const struct run_case cases[] = {
+		{ { "petrel", "quickstart", NULL }, 2,
+		  { "usage: petrel quickstart HOSTNAME" }, NULL },
+		{ { "petrel", "quickstart", "bad_host", NULL }, 2,
+		  { "bad_host is not a valid host name" }, NULL },
+		{ { "petrel", "quickstart", "h", "--domain", "-x-", NULL }, 2,
+		  { "-x- is not a valid domain" }, NULL },
+		{ { "petrel", "quickstart", "h", "--data", NULL }, 2,
+		  { "--data needs a value" }, NULL },
+		{ { "petrel", "quickstart", "h", "--frob", NULL }, 2,
+		  { "unknown option --frob" }, NULL },
+		{ { "petrel", "quickstart", "h", "i", NULL }, 2, { NULL },
+		  NULL },
+	};
 
-	run(&r, (const char *[]){ "petrel", "quickstart", NULL });
-	TEST_EQ_INT(r.rc, 2);
-	TEST_ASSERT(has(r.err, "usage: petrel quickstart HOSTNAME"));
-	run_clear(&r);
-	run(&r, (const char *[]){ "petrel", "quickstart", "bad_host", NULL });
-	TEST_EQ_INT(r.rc, 2);
-	TEST_ASSERT(has(r.err, "bad_host is not a valid host name"));
-	run_clear(&r);
-	run(&r, (const char *[]){ "petrel", "quickstart", "h", "--domain",
-	    "-x-", NULL });
-	TEST_EQ_INT(r.rc, 2);
-	TEST_ASSERT(has(r.err, "-x- is not a valid domain"));
-	run_clear(&r);
-	run(&r, (const char *[]){ "petrel", "quickstart", "h", "--data",
-	    NULL });
-	TEST_EQ_INT(r.rc, 2);
-	TEST_ASSERT(has(r.err, "--data needs a value"));
-	run_clear(&r);
-	run(&r, (const char *[]){ "petrel", "quickstart", "h", "--frob",
-	    NULL });
-	TEST_EQ_INT(r.rc, 2);
-	TEST_ASSERT(has(r.err, "unknown option --frob"));
-	run_clear(&r);
-	run(&r, (const char *[]){ "petrel", "quickstart", "h", "i", NULL });
-	TEST_EQ_INT(r.rc, 2);
-	run_clear(&r);
+	RUN_CASES(cases);
 }
 
 /* The password printed after "password ", as the integration tests and

@@ -298,6 +298,38 @@ read_avail(int fd, struct buf *into, bool *eof_r)
 	return total;
 }
 
+/* A socketpair with a session on fds[0]; fds[1] is the peer's end. */
+static struct conn *
+sess_pair(struct event_base *base, int fds[2], SSL_CTX *tls,
+    const struct conn_limits *limits, enum mode mode, size_t max,
+    struct result *res)
+{
+	result_init(res);
+	pair(fds);
+	return sess_start(base, fds[0], tls, limits, mode, max, res);
+}
+
+/* The peer end read to EOF holds exactly want; then it is closed. */
+static void
+expect_peer_at(const char *file, int line, int fd, const char *want)
+{
+	struct buf got;
+	bool eof = false;
+
+	buf_init(&got, 0);
+	read_avail(fd, &got, &eof);
+	if (got.len != strlen(want) ||
+	    (got.len > 0 && memcmp(got.data, want, got.len) != 0))
+		test_fail(file, line, "peer got \"%.*s\", want \"%s\"",
+		    (int)got.len, got.data != NULL ? got.data : "", want);
+	if (!eof)
+		test_fail(file, line, "peer saw no EOF");
+	close(fd);
+	buf_clear(&got);
+}
+
+#define EXPECT_PEER(fd, want) expect_peer_at(__FILE__, __LINE__, (fd), (want))
+
 /* ---- line framing ------------------------------------------------- */
 
 static void
@@ -308,9 +340,7 @@ test_lines_byte_at_a_time(void)
 	struct result res;
 	int fds[2];
 
-	result_init(&res);
-	pair(fds);
-	sess_start(base, fds[0], NULL, NULL, MODE_LINES, 512, &res);
+	sess_pair(base, fds, NULL, NULL, MODE_LINES, 512, &res);
 	for (size_t i = 0; i < sizeof(input) - 1; i++) {
 		send_all(fds[1], &input[i], 1);
 		pump_once(base);
@@ -342,9 +372,7 @@ run_too_long(const char *input, size_t len, bool bytewise, size_t max,
 	struct result res;
 	int fds[2];
 
-	result_init(&res);
-	pair(fds);
-	sess_start(base, fds[0], NULL, NULL, MODE_LINES, max, &res);
+	sess_pair(base, fds, NULL, NULL, MODE_LINES, max, &res);
 	if (bytewise) {
 		for (size_t i = 0; i < len; i++) {
 			send_all(fds[1], &input[i], 1);
@@ -399,9 +427,7 @@ test_in_max(void)
 	int fds[2];
 
 	memset(junk, 'j', sizeof(junk));
-	result_init(&res);
-	pair(fds);
-	sess_start(base, fds[0], NULL, &limits, MODE_LINES, 1000, &res);
+	sess_pair(base, fds, NULL, &limits, MODE_LINES, 1000, &res);
 	send_all(fds[1], junk, sizeof(junk));
 	send_str(fds[1], "\r\nafter\r\n");
 	pump_for(base, 50);
@@ -428,11 +454,9 @@ test_backpressure(void)
 	bool eof = false;
 	int fds[2];
 
-	result_init(&res);
 	buf_init(&cmds, 0);
 	buf_init(&got, 0);
-	pair(fds);
-	conn = sess_start(base, fds[0], NULL, &limits, MODE_BIG, 512, &res);
+	conn = sess_pair(base, fds, NULL, &limits, MODE_BIG, 512, &res);
 	for (int i = 0; i < NLINES; i++)
 		buf_append_str(&cmds, "x\r\n");
 	send_all(fds[1], cmds.data, cmds.len);
@@ -476,15 +500,10 @@ test_idle_timeout(void)
 	struct event_base *base = event_base_new();
 	struct conn_limits limits = { .idle_timeout_ms = 60 };
 	struct result res;
-	struct buf got;
-	bool eof = false;
 	long start = now_ms();
 	int fds[2];
 
-	result_init(&res);
-	buf_init(&got, 0);
-	pair(fds);
-	sess_start(base, fds[0], NULL, &limits, MODE_LINES, 512, &res);
+	sess_pair(base, fds, NULL, &limits, MODE_LINES, 512, &res);
 	/* Input restarts the timer. */
 	pump_for(base, 40);
 	send_str(fds[1], "a\r\n");
@@ -495,11 +514,7 @@ test_idle_timeout(void)
 	TEST_ASSERT(now_ms() - start >= 90);
 	TEST_EQ_INT(res.ntimeout, 1);
 	TEST_EQ_INT(res.reason, CONN_CLOSE_TIMEOUT);
-	read_avail(fds[1], &got, &eof);
-	TEST_EQ_STR(got.data, "421 idle\r\n");
-	TEST_ASSERT(eof);
-	close(fds[1]);
-	buf_clear(&got);
+	EXPECT_PEER(fds[1], "421 idle\r\n");
 	buf_clear(&res.lines);
 	event_base_free(base);
 }
@@ -507,44 +522,30 @@ test_idle_timeout(void)
 static void
 test_close_in_callback(void)
 {
+	static const struct {
+		enum mode mode;
+		const char *send, *lines, *peer;
+	} cases[] = {
+		/* Input after the close is ignored. */
+		{ MODE_CLOSE, "QUIT\r\nNOOP\r\nNOOP\r\n", "QUIT|", "bye\r\n" },
+		/* conn_abort: at once, no output. */
+		{ MODE_ABORT, "x\r\ny\r\n", "x|", "" },
+	};
 	struct event_base *base = event_base_new();
-	struct result res;
-	struct buf got;
-	bool eof = false;
-	int fds[2];
 
-	result_init(&res);
-	buf_init(&got, 0);
-	pair(fds);
-	sess_start(base, fds[0], NULL, NULL, MODE_CLOSE, 512, &res);
-	send_str(fds[1], "QUIT\r\nNOOP\r\nNOOP\r\n");
-	TEST_ASSERT(pump_until_closed(base, &res, 2000));
-	TEST_ASSERT(res.after_close_ok);
-	/* Input after the close is ignored. */
-	TEST_EQ_STR(result_lines(&res), "QUIT|");
-	TEST_EQ_INT(res.reason, CONN_CLOSE_LOCAL);
-	read_avail(fds[1], &got, &eof);
-	TEST_EQ_STR(got.data, "bye\r\n");
-	TEST_ASSERT(eof);
-	close(fds[1]);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct result res;
+		int fds[2];
 
-	/* conn_abort: at once, no output. */
-	buf_clear(&res.lines);
-	result_init(&res);
-	buf_reset(&got);
-	eof = false;
-	pair(fds);
-	sess_start(base, fds[0], NULL, NULL, MODE_ABORT, 512, &res);
-	send_str(fds[1], "x\r\ny\r\n");
-	TEST_ASSERT(pump_until_closed(base, &res, 2000));
-	TEST_ASSERT(res.after_close_ok);
-	TEST_EQ_STR(result_lines(&res), "x|");
-	TEST_EQ_INT(res.reason, CONN_CLOSE_LOCAL);
-	TEST_EQ_INT(read_avail(fds[1], &got, &eof), 0);
-	TEST_ASSERT(eof);
-	close(fds[1]);
-	buf_clear(&got);
-	buf_clear(&res.lines);
+		sess_pair(base, fds, NULL, NULL, cases[i].mode, 512, &res);
+		send_str(fds[1], cases[i].send);
+		TEST_ASSERT(pump_until_closed(base, &res, 2000));
+		TEST_ASSERT(res.after_close_ok);
+		TEST_EQ_STR(result_lines(&res), cases[i].lines);
+		TEST_EQ_INT(res.reason, CONN_CLOSE_LOCAL);
+		EXPECT_PEER(fds[1], cases[i].peer);
+		buf_clear(&res.lines);
+	}
 	event_base_free(base);
 }
 
@@ -556,34 +557,23 @@ test_close_outside_callback(void)
 	struct event_base *base = event_base_new();
 	struct result res;
 	struct conn *conn;
-	struct buf got;
-	bool eof = false;
 	int fds[2];
 
-	result_init(&res);
-	buf_init(&got, 0);
-	pair(fds);
-	conn = sess_start(base, fds[0], NULL, NULL, MODE_LINES, 512, &res);
+	conn = sess_pair(base, fds, NULL, NULL, MODE_LINES, 512, &res);
 	conn_printf(conn, "%s %d\r\n", "221", 2);
 	conn_close(conn);
 	TEST_EQ_INT(res.closed, 0);
 	TEST_ASSERT(pump_until_closed(base, &res, 2000));
 	TEST_EQ_INT(res.reason, CONN_CLOSE_LOCAL);
-	read_avail(fds[1], &got, &eof);
-	TEST_EQ_STR(got.data, "221 2\r\n");
-	TEST_ASSERT(eof);
-	close(fds[1]);
+	EXPECT_PEER(fds[1], "221 2\r\n");
 
 	buf_clear(&res.lines);
-	result_init(&res);
-	pair(fds);
-	conn = sess_start(base, fds[0], NULL, NULL, MODE_LINES, 512, &res);
+	conn = sess_pair(base, fds, NULL, NULL, MODE_LINES, 512, &res);
 	conn_abort(conn);
 	TEST_EQ_INT(res.closed, 0);
 	TEST_ASSERT(pump_until_closed(base, &res, 2000));
 	TEST_EQ_INT(res.reason, CONN_CLOSE_LOCAL);
 	close(fds[1]);
-	buf_clear(&got);
 	buf_clear(&res.lines);
 	event_base_free(base);
 }
@@ -596,14 +586,9 @@ test_pause_and_half_close(void)
 	struct event_base *base = event_base_new();
 	struct result res;
 	struct conn *conn;
-	struct buf got;
-	bool eof = false;
 	int fds[2];
 
-	result_init(&res);
-	buf_init(&got, 0);
-	pair(fds);
-	conn = sess_start(base, fds[0], NULL, NULL, MODE_PAUSE, 512, &res);
+	conn = sess_pair(base, fds, NULL, NULL, MODE_PAUSE, 512, &res);
 	send_str(fds[1], "a\r\nb\r\n");
 	shutdown(fds[1], SHUT_WR);
 	pump_for(base, 50);
@@ -620,11 +605,7 @@ test_pause_and_half_close(void)
 	conn_resume_input(conn);
 	TEST_ASSERT(pump_until_closed(base, &res, 2000));
 	TEST_EQ_INT(res.reason, CONN_CLOSE_EOF);
-	read_avail(fds[1], &got, &eof);
-	TEST_EQ_STR(got.data, "reply a\r\nreply b\r\n");
-	TEST_ASSERT(eof);
-	close(fds[1]);
-	buf_clear(&got);
+	EXPECT_PEER(fds[1], "reply a\r\nreply b\r\n");
 	buf_clear(&res.lines);
 	event_base_free(base);
 }
@@ -637,15 +618,9 @@ test_abort_all(void)
 	struct result r1, r2, r3;
 	int a[2], b[2], c[2];
 
-	result_init(&r1);
-	result_init(&r2);
-	result_init(&r3);
-	pair(a);
-	pair(b);
-	pair(c);
-	sess_start(base, a[0], NULL, NULL, MODE_LINES, 512, &r1);
-	sess_start(base, b[0], NULL, NULL, MODE_LINES, 512, &r2);
-	sess_start(other, c[0], NULL, NULL, MODE_LINES, 512, &r3);
+	sess_pair(base, a, NULL, NULL, MODE_LINES, 512, &r1);
+	sess_pair(base, b, NULL, NULL, MODE_LINES, 512, &r2);
+	sess_pair(other, c, NULL, NULL, MODE_LINES, 512, &r3);
 	conn_abort_all(base);
 	pump_for(base, 20);
 	pump_for(other, 20);
@@ -662,29 +637,39 @@ test_abort_all(void)
 
 /* ---- addresses and ids -------------------------------------------- */
 
-static int
-tcp_pair(int family, const char *listen_addr, const char *connect_addr,
-    int *server_r, int *client_r)
+/* A numeric IPv4 or IPv6 address and a port (network order) into *ss;
+   returns the length to bind or connect with. */
+static socklen_t
+sockaddr_fill(struct sockaddr_storage *ss, const char *addr, uint16_t port)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int lfd, cfd, sfd;
-
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (void *)&ss;
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(addr, ':') == NULL) {
+		struct sockaddr_in *sin = (void *)ss;
 
 		sin->sin_family = AF_INET;
-		inet_pton(AF_INET, listen_addr, &sin->sin_addr);
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (void *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		inet_pton(AF_INET6, listen_addr, &sin6->sin6_addr);
-		len = sizeof(*sin6);
+		sin->sin_port = port;
+		inet_pton(AF_INET, addr, &sin->sin_addr);
+		return sizeof(*sin);
 	}
-	lfd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 *sin6 = (void *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = port;
+	inet_pton(AF_INET6, addr, &sin6->sin6_addr);
+	return sizeof(*sin6);
+}
+
+/* A connected TCP pair: a listener on listen_addr (any port), a client
+   from connect_addr's family to it. */
+static int
+tcp_pair(const char *listen_addr, const char *connect_addr, int *server_r,
+    int *client_r)
+{
+	struct sockaddr_storage ss, to;
+	socklen_t len = sockaddr_fill(&ss, listen_addr, 0), tolen;
+	int lfd, cfd, sfd;
+
+	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd == -1 || bind(lfd, (struct sockaddr *)&ss, len) == -1 ||
 	    listen(lfd, 4) == -1 ||
 	    getsockname(lfd, (struct sockaddr *)&ss, &len) == -1) {
@@ -692,28 +677,9 @@ tcp_pair(int family, const char *listen_addr, const char *connect_addr,
 			close(lfd);
 		return -1;
 	}
-	uint16_t port = family == AF_INET ?
+	tolen = sockaddr_fill(&to, connect_addr, ss.ss_family == AF_INET ?
 	    ((struct sockaddr_in *)&ss)->sin_port :
-	    ((struct sockaddr_in6 *)&ss)->sin6_port;
-	struct sockaddr_storage to;
-	socklen_t tolen;
-
-	memset(&to, 0, sizeof(to));
-	if (strchr(connect_addr, ':') == NULL) {
-		struct sockaddr_in *sin = (void *)&to;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = port;
-		inet_pton(AF_INET, connect_addr, &sin->sin_addr);
-		tolen = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (void *)&to;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = port;
-		inet_pton(AF_INET6, connect_addr, &sin6->sin6_addr);
-		tolen = sizeof(*sin6);
-	}
+	    ((struct sockaddr_in6 *)&ss)->sin6_port);
 	cfd = socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cfd == -1 || connect(cfd, (struct sockaddr *)&to, tolen) == -1) {
 		close(lfd);
@@ -741,7 +707,7 @@ test_addresses(void)
 	int s, c, s2, c2fd;
 
 	result_init(&res);
-	TEST_EQ_INT(tcp_pair(AF_INET, "127.0.0.1", "127.0.0.1", &s, &c), 0);
+	TEST_EQ_INT(tcp_pair("127.0.0.1", "127.0.0.1", &s, &c), 0);
 	c1 = sess_start(base, s, NULL, NULL, MODE_LINES, 512, &res);
 	TEST_EQ_STR(conn_peer_addr(c1), "127.0.0.1");
 	TEST_EQ_STR(conn_local_addr(c1), "127.0.0.1");
@@ -758,7 +724,7 @@ test_addresses(void)
 	struct result res2;
 
 	result_init(&res2);
-	if (tcp_pair(AF_INET6, "::", "127.0.0.1", &s2, &c2fd) == 0) {
+	if (tcp_pair("::", "127.0.0.1", &s2, &c2fd) == 0) {
 		c2 = sess_start(base, s2, NULL, NULL, MODE_LINES, 512, &res2);
 		TEST_EQ_STR(conn_peer_addr(c2), "127.0.0.1");
 		TEST_ASSERT(conn_peer_is_loopback(c2));
@@ -767,7 +733,7 @@ test_addresses(void)
 		TEST_ASSERT(pump_until_closed(base, &res2, 2000));
 	}
 	result_init(&res2);
-	if (tcp_pair(AF_INET6, "::1", "::1", &s2, &c2fd) == 0) {
+	if (tcp_pair("::1", "::1", &s2, &c2fd) == 0) {
 		c2 = sess_start(base, s2, NULL, NULL, MODE_LINES, 512, &res2);
 		TEST_EQ_STR(conn_peer_addr(c2), "::1");
 		TEST_ASSERT(conn_peer_is_loopback(c2));
@@ -873,6 +839,38 @@ client_main(void *arg)
 	return NULL;
 }
 
+/* Runs cl on a thread of its own against the session until both are
+   done, for at most ms. */
+static void
+client_run(struct event_base *base, struct client *cl, struct result *res,
+    long ms)
+{
+	long end = now_ms() + ms;
+	pthread_t tid;
+
+	pthread_create(&tid, NULL, client_main, cl);
+	while ((!atomic_load(&cl->done) || !res->closed) && now_ms() < end)
+		pump_once(base);
+	pthread_join(tid, NULL);
+}
+
+/* client_run for the default payload: one handshake, then the lines the
+   session recorded and what the client read; the client left (with or
+   without close_notify), which is EOF. Clears both buffers. */
+static void
+client_run_echo(struct event_base *base, struct client *cl,
+    struct result *res, const char *lines, const char *got)
+{
+	client_run(base, cl, res, 10000);
+	TEST_ASSERT(cl->handshake_ok);
+	TEST_EQ_INT(res->ntls, 1);
+	TEST_EQ_STR(result_lines(res), lines);
+	TEST_EQ_STR(cl->got.data, got);
+	TEST_EQ_INT(res->reason, CONN_CLOSE_EOF);
+	buf_clear(&cl->got);
+	buf_clear(&res->lines);
+}
+
 static void
 test_starttls_injection(void)
 {
@@ -882,28 +880,14 @@ test_starttls_injection(void)
 		.starttls = true,
 	};
 	struct result res;
-	pthread_t tid;
 	int fds[2];
 
-	result_init(&res);
 	buf_init(&cl.got, 0);
-	pair(fds);
+	sess_pair(base, fds, NULL, NULL, MODE_STARTTLS, 512, &res);
 	cl.fd = fds[1];
-	sess_start(base, fds[0], NULL, NULL, MODE_STARTTLS, 512, &res);
-	pthread_create(&tid, NULL, client_main, &cl);
-	long end = now_ms() + 10000;
-
-	while ((!atomic_load(&cl.done) || !res.closed) && now_ms() < end)
-		pump_once(base);
-	pthread_join(tid, NULL);
-	TEST_ASSERT(cl.handshake_ok);
-	TEST_EQ_INT(res.ntls, 1);
 	/* INJECTED arrived with STARTTLS, in the same read: dropped. */
-	TEST_EQ_STR(result_lines(&res), "STARTTLS|AFTER|MORE|");
-	TEST_EQ_STR(cl.got.data, "220 go\r\necho: AFTER\r\necho: MORE\r\n");
-	TEST_EQ_INT(res.reason, CONN_CLOSE_EOF);
-	buf_clear(&cl.got);
-	buf_clear(&res.lines);
+	client_run_echo(base, &cl, &res, "STARTTLS|AFTER|MORE|",
+	    "220 go\r\necho: AFTER\r\necho: MORE\r\n");
 	event_base_free(base);
 }
 
@@ -918,10 +902,8 @@ test_starttls_plaintext_after(void)
 	struct buf got;
 	int fds[2];
 
-	result_init(&res);
 	buf_init(&got, 0);
-	pair(fds);
-	sess_start(base, fds[0], NULL, NULL, MODE_STARTTLS, 512, &res);
+	sess_pair(base, fds, NULL, NULL, MODE_STARTTLS, 512, &res);
 	for (const char *p = "NOOP\r\nSTARTTLS\r\n"; *p != '\0'; p++) {
 		send_all(fds[1], p, 1);
 		pump_once(base);
@@ -954,32 +936,16 @@ run_implicit_tls(bool unclean)
 	struct client cl = { .unclean = unclean };
 	struct result res;
 	struct conn *conn;
-	pthread_t tid;
 	int fds[2];
 
-	result_init(&res);
 	buf_init(&cl.got, 0);
-	pair(fds);
+	conn = sess_pair(base, fds, server_ctx, NULL, MODE_ECHO, 512, &res);
 	cl.fd = fds[1];
-	conn = sess_start(base, fds[0], server_ctx, NULL, MODE_ECHO, 512,
-	    &res);
 	TEST_ASSERT(conn_is_tls(conn));
 	/* Written before the handshake: sent after it, encrypted. */
 	conn_write(conn, "220 hello\r\n", 11);
-	pthread_create(&tid, NULL, client_main, &cl);
-	long end = now_ms() + 10000;
-
-	while ((!atomic_load(&cl.done) || !res.closed) && now_ms() < end)
-		pump_once(base);
-	pthread_join(tid, NULL);
-	TEST_ASSERT(cl.handshake_ok);
-	TEST_EQ_INT(res.ntls, 1);
-	TEST_EQ_STR(result_lines(&res), "AFTER|MORE|");
-	TEST_EQ_STR(cl.got.data, "220 hello\r\necho: AFTER\r\necho: MORE\r\n");
-	/* With or without close_notify, the peer left: EOF. */
-	TEST_EQ_INT(res.reason, CONN_CLOSE_EOF);
-	buf_clear(&cl.got);
-	buf_clear(&res.lines);
+	client_run_echo(base, &cl, &res, "AFTER|MORE|",
+	    "220 hello\r\necho: AFTER\r\necho: MORE\r\n");
 	event_base_free(base);
 }
 
@@ -1004,7 +970,6 @@ test_tls_bulk(void)
 	struct result res;
 	struct buf payload, want;
 	struct conn *conn;
-	pthread_t tid;
 	int fds[2];
 
 	buf_init(&payload, 0);
@@ -1016,7 +981,6 @@ test_tls_bulk(void)
 	for (int pass = 0; pass < 2; pass++) {
 		bool big = pass == 1;
 
-		result_init(&res);
 		memset(&cl, 0, sizeof(cl));
 		buf_init(&cl.got, 0);
 		cl.payload = big ? "a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\nh\r\n"
@@ -1025,18 +989,11 @@ test_tls_bulk(void)
 		    "2\r\n3\r\n4\r\n5\r\n6\r\n7\r\n8\r\n9\r\nA\r\nB\r\n"
 		    "C\r\nD\r\n" : payload.data;
 		cl.expect = big ? (size_t)NBIG * BIG_REPLY : want.len;
-		pair(fds);
-		cl.fd = fds[1];
-		conn = sess_start(base, fds[0], server_ctx, &limits,
+		conn = sess_pair(base, fds, server_ctx, &limits,
 		    big ? MODE_BIG : MODE_ECHO, 64, &res);
+		cl.fd = fds[1];
 		conn_write(conn, "220 hi\r\n", 8);
-		pthread_create(&tid, NULL, client_main, &cl);
-		long end = now_ms() + 20000;
-
-		while ((!atomic_load(&cl.done) || !res.closed) &&
-		    now_ms() < end)
-			pump_once(base);
-		pthread_join(tid, NULL);
+		client_run(base, &cl, &res, 20000);
 		TEST_ASSERT(cl.handshake_ok);
 		if (big) {
 			TEST_EQ_INT(res.nlines, NBIG);
@@ -1064,18 +1021,14 @@ test_tls_failures(void)
 	int fds[2];
 
 	/* Silence: the handshake timeout. */
-	result_init(&res);
-	pair(fds);
-	sess_start(base, fds[0], server_ctx, &limits, MODE_ECHO, 512, &res);
+	sess_pair(base, fds, server_ctx, &limits, MODE_ECHO, 512, &res);
 	TEST_ASSERT(pump_until_closed(base, &res, 2000));
 	TEST_EQ_INT(res.reason, CONN_CLOSE_TIMEOUT);
 	TEST_EQ_INT(res.ninput, 0);
 	close(fds[1]);
 
 	/* Plaintext on a TLS port: an error, and no input delivered. */
-	result_init(&res);
-	pair(fds);
-	sess_start(base, fds[0], server_ctx, &limits, MODE_ECHO, 512, &res);
+	sess_pair(base, fds, server_ctx, &limits, MODE_ECHO, 512, &res);
 	send_str(fds[1], "EHLO plain.example\r\n");
 	TEST_ASSERT(pump_until_closed(base, &res, 2000));
 	TEST_EQ_INT(res.reason, CONN_CLOSE_ERROR);
@@ -1083,9 +1036,7 @@ test_tls_failures(void)
 	close(fds[1]);
 
 	/* Connect and leave: EOF. */
-	result_init(&res);
-	pair(fds);
-	sess_start(base, fds[0], server_ctx, &limits, MODE_ECHO, 512, &res);
+	sess_pair(base, fds, server_ctx, &limits, MODE_ECHO, 512, &res);
 	close(fds[1]);
 	TEST_ASSERT(pump_until_closed(base, &res, 2000));
 	TEST_EQ_INT(res.reason, CONN_CLOSE_EOF);

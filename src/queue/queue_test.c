@@ -58,6 +58,38 @@ count_files(const char *dir, const char *sub)
 	return n;
 }
 
+/* queue_list answers, and with want envelopes. */
+static void
+check_listed_at(const char *file, int line, struct queue *q, size_t want)
+{
+	struct queue_envelope *envs = NULL;
+	char *error = NULL;
+	size_t n = (size_t)-1;		/* queue_list must set it */
+
+	if (queue_list(q, &envs, &n, &error) != 0) {
+		test_fail(file, line, "queue_list: %s",
+		    error != NULL ? error : "(no error)");
+		free(error);
+		return;
+	}
+	if (n != want)
+		test_fail(file, line, "queue_list: %zu envelopes, want %zu", n,
+		    want);
+	if (envs != NULL)
+		queue_envelopes_free(envs, n);
+}
+
+#define CHECK_LISTED(q, want) check_listed_at(__FILE__, __LINE__, (q), (want))
+
+/* The end of a test: q closed, its data dir removed and freed. */
+static void
+queue_done(struct queue **q, char *dir)
+{
+	queue_close(q);
+	fsutil_remove_tree(dir);
+	free(dir);
+}
+
 static void
 touch(const char *dir, const char *rel, const char *text)
 {
@@ -319,14 +351,10 @@ test_roundtrip(void)
 	TEST_EQ_INT(shown.ret, QUEUE_RET_UNSET);
 	TEST_EQ_INT(shown.body, QUEUE_BODY_7BIT);
 	queue_envelope_clear(&shown);
-	TEST_EQ_INT(queue_list(q, &envs, &n, &error), 0);
-	TEST_EQ_INT(n, 2);
-	queue_envelopes_free(envs, n);
+	CHECK_LISTED(q, 2);
 
 	queue_close(&q);
-	queue_close(&q);	/* accepts NULL */
-	fsutil_remove_tree(dir);
-	free(dir);
+	queue_done(&q, dir);	/* queue_close again: accepts NULL */
 }
 
 /* 8 threads commit 200 messages at once: four with the async call, four
@@ -469,9 +497,7 @@ test_concurrent(void)
 		}
 	}
 	queue_envelopes_free(envs, n);
-	queue_close(&q);
-	fsutil_remove_tree(dir);
-	free(dir);
+	queue_done(&q, dir);
 }
 
 static void
@@ -480,9 +506,6 @@ test_abort(void)
 	char *dir = test_tmpdir();
 	struct queue *q = open_queue(dir);
 	struct queue_writer *w = NULL;
-	struct queue_envelope *envs = NULL;
-	size_t n = 7;
-	char *error = NULL;
 
 	TEST_EQ_INT(write_message(q, "hello\r\n", 7, &w), 0);
 	TEST_EQ_INT(count_files(dir, "tmp"), 1);
@@ -491,12 +514,8 @@ test_abort(void)
 	queue_writer_abort(&w);		/* accepts NULL */
 	TEST_EQ_INT(count_files(dir, "tmp"), 0);
 	TEST_EQ_INT(count_files(dir, "msg"), 0);
-	TEST_EQ_INT(queue_list(q, &envs, &n, &error), 0);
-	TEST_EQ_INT(n, 0);
-	queue_envelopes_free(envs, n);
-	queue_close(&q);
-	fsutil_remove_tree(dir);
-	free(dir);
+	CHECK_LISTED(q, 0);
+	queue_done(&q, dir);
 }
 
 static void
@@ -505,12 +524,12 @@ test_recovery(void)
 	char *dir = test_tmpdir();
 	struct queue *q = open_queue(dir);
 	struct queue_writer *w = NULL;
-	struct queue_envelope env, *envs = NULL;
+	struct queue_envelope env;
 	struct queue_rcpt rcpt;
 	struct capture cap;
 	char kept[QUEUE_ID_SIZE], lost[QUEUE_ID_SIZE], orphan[QUEUE_ID_SIZE];
 	char *error = NULL, *log, *path, *data;
-	size_t n = 0, len;
+	size_t len;
 
 	simple_envelope(&env, &rcpt, "a@example.org");
 	TEST_EQ_INT(write_message(q, "kept\r\n", 6, &w), 0);
@@ -551,9 +570,7 @@ test_recovery(void)
 	TEST_ASSERT(strstr(log, lost) != NULL);
 	free(log);
 
-	TEST_EQ_INT(queue_list(q, &envs, &n, &error), 0);
-	TEST_EQ_INT(n, 2);
-	queue_envelopes_free(envs, n);
+	CHECK_LISTED(q, 2);
 	path = queue_message_path(q, kept);
 	TEST_EQ_INT(fsutil_read_file(path, 100, &data, &len), 0);
 	TEST_EQ_STR(data, "kept\r\n");
@@ -563,9 +580,7 @@ test_recovery(void)
 	/* The queue works on after recovery. */
 	TEST_EQ_INT(write_message(q, "new\r\n", 5, &w), 0);
 	TEST_EQ_INT(queue_commit(q, &w, &env, &error), 0);
-	queue_close(&q);
-	fsutil_remove_tree(dir);
-	free(dir);
+	queue_done(&q, dir);
 }
 
 /* A second handle (the CLI while the server runs) must not recover: the
@@ -576,10 +591,9 @@ test_shared_open(void)
 	char *dir = test_tmpdir();
 	struct queue *q1 = open_queue(dir), *q2;
 	struct queue_writer *w = NULL;
-	struct queue_envelope env, *envs = NULL;
+	struct queue_envelope env;
 	struct queue_rcpt rcpt;
 	char *error = NULL;
-	size_t n = 0;
 
 	simple_envelope(&env, &rcpt, "a@example.org");
 	TEST_EQ_INT(write_message(q1, "in flight\r\n", 11, &w), 0);
@@ -587,18 +601,12 @@ test_shared_open(void)
 	TEST_EQ_INT(count_files(dir, "tmp"), 1);
 	TEST_EQ_INT(queue_commit(q1, &w, &env, &error), 0);
 	/* Both see the committed message; both can commit. */
-	TEST_EQ_INT(queue_list(q2, &envs, &n, &error), 0);
-	TEST_EQ_INT(n, 1);
-	queue_envelopes_free(envs, n);
+	CHECK_LISTED(q2, 1);
 	TEST_EQ_INT(write_message(q2, "second\r\n", 8, &w), 0);
 	TEST_EQ_INT(queue_commit(q2, &w, &env, &error), 0);
-	TEST_EQ_INT(queue_list(q1, &envs, &n, &error), 0);
-	TEST_EQ_INT(n, 2);
-	queue_envelopes_free(envs, n);
+	CHECK_LISTED(q1, 2);
 	queue_close(&q2);
-	queue_close(&q1);
-	fsutil_remove_tree(dir);
-	free(dir);
+	queue_done(&q1, dir);
 }
 
 static void
@@ -607,12 +615,11 @@ test_write_failure(void)
 	char *dir = test_tmpdir();
 	struct queue *q = open_queue(dir);
 	struct queue_writer *w = NULL;
-	struct queue_envelope env, *envs = NULL;
+	struct queue_envelope env;
 	struct queue_rcpt rcpt;
 	struct rlimit old, lim;
 	char big[16384], *error = NULL, *path;
 	const char *werr = NULL;
-	size_t n = 0;
 
 	simple_envelope(&env, &rcpt, "a@example.org");
 	memset(big, 'x', sizeof(big));
@@ -692,16 +699,12 @@ test_write_failure(void)
 	TEST_EQ_INT(mkdir(path, 0700), 0);
 	free(path);
 
-	TEST_EQ_INT(queue_list(q, &envs, &n, &error), 0);
-	TEST_EQ_INT(n, 0);
-	queue_envelopes_free(envs, n);
+	CHECK_LISTED(q, 0);
 	struct queue_stats stats;
 	queue_stats(q, &stats);
 	TEST_EQ_INT(stats.failed, 4);
 	TEST_EQ_INT(stats.queued, 0);
-	queue_close(&q);
-	fsutil_remove_tree(dir);
-	free(dir);
+	queue_done(&q, dir);
 }
 
 struct db_fail {
@@ -776,9 +779,7 @@ test_db_failure(void)
 	if (n == 1)
 		TEST_EQ_STR(envs[0].id, good_id);
 	queue_envelopes_free(envs, n);
-	queue_close(&q);
-	fsutil_remove_tree(dir);
-	free(dir);
+	queue_done(&q, dir);
 }
 
 /* Rows another writer left malformed are refused, not trusted. */
@@ -806,9 +807,7 @@ test_corrupt_rows(void)
 	TEST_ASSERT(error != NULL && strstr(error, "bad id") != NULL);
 	free(error);
 	TEST_EQ_INT(queue_show(q, "../x", &env, &error), 1);
-	queue_close(&q);
-	fsutil_remove_tree(dir);
-	free(dir);
+	queue_done(&q, dir);
 }
 
 struct close_drain {
@@ -836,10 +835,8 @@ test_close_drains(void)
 	char *dir = test_tmpdir();
 	struct queue *q = open_queue(dir);
 	struct close_drain d = { .mutex = PTHREAD_MUTEX_INITIALIZER };
-	struct queue_envelope env, *envs = NULL;
+	struct queue_envelope env;
 	struct queue_rcpt rcpt;
-	char *error = NULL;
-	size_t n = 0;
 
 	simple_envelope(&env, &rcpt, "a@example.org");
 	for (int i = 0; i < 20; i++) {
@@ -852,12 +849,8 @@ test_close_drains(void)
 	TEST_EQ_INT(d.done, 20);
 	TEST_EQ_INT(d.ok, 20);
 	q = open_queue(dir);
-	TEST_EQ_INT(queue_list(q, &envs, &n, &error), 0);
-	TEST_EQ_INT(n, 20);
-	queue_envelopes_free(envs, n);
-	queue_close(&q);
-	fsutil_remove_tree(dir);
-	free(dir);
+	CHECK_LISTED(q, 20);
+	queue_done(&q, dir);
 }
 
 struct base_ctx {

@@ -205,21 +205,6 @@ config_make(unsigned io_threads, size_t nlisteners)
 	return c;
 }
 
-static void
-config_unmake(struct config *c)
-{
-	for (size_t i = 0; i < c->n_listeners; i++) {
-		free(c->listeners[i].name);
-		free(c->listeners[i].address);
-	}
-	free(c->listeners);
-	free(c->hostname);
-	free(c->data_dir);
-	free(c->tls_cert);
-	free(c->tls_key);
-	free(c);
-}
-
 /* ---- clients ------------------------------------------------------ */
 
 static long
@@ -306,11 +291,31 @@ client_eof(int fd)
 	return n == 0 || (n == -1 && errno == ECONNRESET);
 }
 
-static void
-client_send(int fd, const char *s)
+/* Sends cmd; whether it went out and the reply line starts with prefix. */
+static bool
+client_command(int fd, const char *cmd, const char *prefix)
 {
-	TEST_EQ_INT(fsutil_write_all(fd, s, strlen(s)), 0);
+	return fsutil_write_all(fd, cmd, strlen(cmd)) == 0 &&
+	    client_line_starts(fd, prefix);
 }
+
+/* A connection from src over a limit: the busy line, then EOF. */
+static void
+client_busy_at(const char *file, int line, const char *src, uint16_t port)
+{
+	int fd = client_connect(src, port);
+
+	if (fd == -1) {
+		test_fail(file, line, "connect from %s: %s", src,
+		    strerror(errno));
+		return;
+	}
+	if (!client_line_starts(fd, BUSY_LINE) || !client_eof(fd))
+		test_fail(file, line, "no busy line and EOF for %s", src);
+	close(fd);
+}
+
+#define CLIENT_BUSY(src, port) client_busy_at(__FILE__, __LINE__, (src), (port))
 
 /* The CN of the certificate a TLS client gets from port, or "". */
 static char *
@@ -387,6 +392,38 @@ runner_wait(struct runner *r, long ms)
 	return true;
 }
 
+/* server_new on c with the test protocol for SMTP (and for submission
+   when asked), run on r's thread; NULL (reported) if it cannot be made. */
+static struct server *
+runner_serve(struct runner *r, struct config *c, bool submission)
+{
+	char *error = NULL;
+	struct server *server = server_new(c, &error);
+
+	TEST_ASSERT(server != NULL);
+	if (server == NULL) {
+		fprintf(stderr, "server_new: %s\n", error);
+		free(error);
+		return NULL;
+	}
+	server_set_protocol(server, CONFIG_PROTOCOL_SMTP, &t_proto);
+	if (submission)
+		server_set_protocol(server, CONFIG_PROTOCOL_SUBMISSION,
+		    &t_proto);
+	runner_start(r, server);
+	return server;
+}
+
+/* server_stop, then the clean return within ms, and the server freed. */
+static void
+runner_stop(struct runner *r, struct server **server, long ms)
+{
+	server_stop(*server);
+	TEST_ASSERT(runner_wait(r, ms));
+	TEST_EQ_INT(r->ret, 0);
+	server_free(server);
+}
+
 /* Connects until the greeting comes (the server may still be starting). */
 static int
 connect_greeted(const char *src, uint16_t port, const char *prefix)
@@ -430,34 +467,24 @@ test_serve(void)
 	uint16_t smtp = c->listeners[0].port, smtps = c->listeners[1].port;
 	struct runner r;
 	struct server *server;
-	char *error = NULL, *cn;
+	char *cn;
 	int a, b, busy, d, e;
 
 	write_cert("one.test");
-	server = server_new(c, &error);
-	TEST_ASSERT(server != NULL);
+	seen_count = 0;
+	server = runner_serve(&r, c, true);
 	if (server == NULL) {
-		fprintf(stderr, "server_new: %s\n", error);
-		free(error);
-		config_unmake(c);
+		config_free(&c);
 		return;
 	}
 	TEST_ASSERT(server_workers(server) != NULL);
-	server_set_protocol(server, CONFIG_PROTOCOL_SMTP, &t_proto);
-	server_set_protocol(server, CONFIG_PROTOCOL_SUBMISSION, &t_proto);
-	seen_count = 0;
-	runner_start(&r, server);
 
 	a = connect_greeted("127.0.0.1", smtp, "220 smtp thread=");
 	TEST_ASSERT(a != -1);
 	b = connect_greeted("127.0.0.1", smtp, "220 smtp thread=");
 	TEST_ASSERT(b != -1);
 	/* Third from the same address: the busy line, then EOF. */
-	busy = client_connect("127.0.0.1", smtp);
-	TEST_ASSERT(busy != -1);
-	TEST_ASSERT(client_line_starts(busy, BUSY_LINE));
-	TEST_ASSERT(client_eof(busy));
-	close(busy);
+	CLIENT_BUSY("127.0.0.1", smtp);
 	/* Over the limit on the implicit TLS port: closed, no plaintext. */
 	busy = client_connect("127.0.0.1", smtps);
 	TEST_ASSERT(busy != -1);
@@ -475,14 +502,12 @@ test_serve(void)
 	TEST_EQ_INT(atomic_load(&seen_bad_base), 0);
 
 	/* A slot comes back when a client leaves. */
-	client_send(a, "QUIT\r\n");
-	TEST_ASSERT(client_line_starts(a, "221 bye"));
+	TEST_ASSERT(client_command(a, "QUIT\r\n", "221 bye"));
 	TEST_ASSERT(client_eof(a));
 	close(a);
 	d = connect_greeted("127.0.0.1", smtp, "220 smtp thread=");
 	TEST_ASSERT(d != -1);
-	client_send(d, "hello\r\n");
-	TEST_ASSERT(client_line_starts(d, "250 hello"));
+	TEST_ASSERT(client_command(d, "hello\r\n", "250 hello"));
 
 	/* Implicit TLS from another address, with the thread's context. */
 	cn = client_tls_cn("127.0.0.3", smtps);
@@ -516,8 +541,7 @@ test_serve(void)
 	   aborted at the deadline (shutdown_timeout = 1 s). */
 	e = connect_greeted("127.0.0.6", smtp, "220 smtp thread=");
 	TEST_ASSERT(e != -1);
-	client_send(e, "TXN\r\n");
-	TEST_ASSERT(client_line_starts(e, "250 txn"));
+	TEST_ASSERT(client_command(e, "TXN\r\n", "250 txn"));
 	long stop_at = now_ms();
 
 	server_stop(server);
@@ -538,7 +562,7 @@ test_serve(void)
 	close(e);
 	server_free(&server);
 	TEST_ASSERT(server == NULL);
-	config_unmake(c);
+	config_free(&c);
 }
 
 /* SIGTERM with no clients: a prompt, clean return. A second signal
@@ -550,22 +574,17 @@ test_signals(void)
 	uint16_t smtp = c->listeners[0].port;
 	struct runner r;
 	struct server *server;
-	char *error = NULL;
 	int fd;
 
 	write_cert("one.test");
-	server = server_new(c, &error);
-	TEST_ASSERT(server != NULL);
+	server = runner_serve(&r, c, false);
 	if (server == NULL) {
-		config_unmake(c);
+		config_free(&c);
 		return;
 	}
-	server_set_protocol(server, CONFIG_PROTOCOL_SMTP, &t_proto);
-	runner_start(&r, server);
 	fd = connect_greeted("127.0.0.1", smtp, "220 smtp");
 	TEST_ASSERT(fd != -1);
-	client_send(fd, "QUIT\r\n");
-	TEST_ASSERT(client_line_starts(fd, "221"));
+	TEST_ASSERT(client_command(fd, "QUIT\r\n", "221"));
 	TEST_ASSERT(client_eof(fd));
 	close(fd);
 	usleep(50000);	/* the server sees the close */
@@ -573,23 +592,19 @@ test_signals(void)
 	TEST_ASSERT(runner_wait(&r, 3000));
 	TEST_EQ_INT(r.ret, 0);
 	server_free(&server);
-	config_unmake(c);
+	config_free(&c);
 
 	c = config_make(1, 1);
 	c->limits.shutdown_timeout = 60;
 	smtp = c->listeners[0].port;
-	server = server_new(c, &error);
-	TEST_ASSERT(server != NULL);
+	server = runner_serve(&r, c, false);
 	if (server == NULL) {
-		config_unmake(c);
+		config_free(&c);
 		return;
 	}
-	server_set_protocol(server, CONFIG_PROTOCOL_SMTP, &t_proto);
-	runner_start(&r, server);
 	fd = connect_greeted("127.0.0.1", smtp, "220 smtp");
 	TEST_ASSERT(fd != -1);
-	client_send(fd, "TXN\r\n");
-	TEST_ASSERT(client_line_starts(fd, "250 txn"));
+	TEST_ASSERT(client_command(fd, "TXN\r\n", "250 txn"));
 	long start = now_ms();
 
 	raise(SIGINT);
@@ -602,7 +617,7 @@ test_signals(void)
 	TEST_ASSERT(now_ms() - start < 5000);
 	close(fd);
 	server_free(&server);
-	config_unmake(c);
+	config_free(&c);
 }
 
 /* max_connections counts every address together. */
@@ -613,38 +628,27 @@ test_global_limit(void)
 	uint16_t smtp = c->listeners[0].port;
 	struct runner r;
 	struct server *server;
-	char *error = NULL;
 	int a, b, busy;
 
 	c->limits.max_connections = 2;
 	c->limits.max_connections_per_ip = 0;	/* no per-IP limit */
-	server = server_new(c, &error);
-	TEST_ASSERT(server != NULL);
+	server = runner_serve(&r, c, false);
 	if (server == NULL) {
-		config_unmake(c);
+		config_free(&c);
 		return;
 	}
-	server_set_protocol(server, CONFIG_PROTOCOL_SMTP, &t_proto);
-	runner_start(&r, server);
 	a = connect_greeted("127.0.0.1", smtp, "220 smtp");
 	b = connect_greeted("127.0.0.1", smtp, "220 smtp");
 	TEST_ASSERT(a != -1 && b != -1);
-	busy = client_connect("127.0.0.9", smtp);
-	TEST_ASSERT(busy != -1);
-	TEST_ASSERT(client_line_starts(busy, BUSY_LINE));
-	TEST_ASSERT(client_eof(busy));
-	close(busy);
+	CLIENT_BUSY("127.0.0.9", smtp);
 	close(a);
 	/* The freed slot is taken by the next client. */
 	busy = connect_greeted("127.0.0.9", smtp, "220 smtp");
 	TEST_ASSERT(busy != -1);
 	close(busy);
 	close(b);
-	server_stop(server);
-	TEST_ASSERT(runner_wait(&r, 5000));
-	TEST_EQ_INT(r.ret, 0);
-	server_free(&server);
-	config_unmake(c);
+	runner_stop(&r, &server, 5000);
+	config_free(&c);
 }
 
 /* Out of descriptors: accept backs off (no spinning), and serves the
@@ -658,17 +662,13 @@ test_emfile(void)
 	struct rusage ru0, ru1;
 	struct runner r;
 	struct server *server;
-	char *error = NULL;
 	int fd, pre, fillers[4096], nfill = 0;
 
-	server = server_new(c, &error);
-	TEST_ASSERT(server != NULL);
+	server = runner_serve(&r, c, false);
 	if (server == NULL) {
-		config_unmake(c);
+		config_free(&c);
 		return;
 	}
-	server_set_protocol(server, CONFIG_PROTOCOL_SMTP, &t_proto);
-	runner_start(&r, server);
 	pre = connect_greeted("127.0.0.1", smtp, "220 smtp");
 	TEST_ASSERT(pre != -1);
 
@@ -702,11 +702,8 @@ test_emfile(void)
 	TEST_ASSERT(client_line_starts(fd, "220 smtp"));
 	close(fd);
 	close(pre);
-	server_stop(server);
-	TEST_ASSERT(runner_wait(&r, 5000));
-	TEST_EQ_INT(r.ret, 0);
-	server_free(&server);
-	config_unmake(c);
+	runner_stop(&r, &server, 5000);
+	config_free(&c);
 }
 
 static void
@@ -778,7 +775,7 @@ test_errors(void)
 		server_free(&server);
 	}
 	server_free(&server);	/* NULL is fine */
-	config_unmake(c);
+	config_free(&c);
 }
 
 int

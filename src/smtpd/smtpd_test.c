@@ -3,7 +3,8 @@
    whose directory is made through the admin API, and the real queue.
    The test is the client: it writes bytes (whole, pipelined, or one at a
    time), runs the event loop until replies arrive, and checks the replies,
-   the queued envelopes and the queued bytes. */
+   the queued envelopes and the queued bytes. The base, data dir, queue
+   and session start are smtpd_testlib's, shared with the session fuzzer. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -15,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -30,27 +30,23 @@
 #include "lib/log.h"
 #include "lib/test.h"
 #include "lib/tls.h"
-#include "lib/worker.h"
 #include "lib/xmalloc.h"
 #include "queue/queue.h"
 #include "smtp/smtp_data.h"
-#include "smtpd/smtpd_session.h"
+#include "smtpd/smtpd_testlib.h"
 #include "smtpd/smtpd_thread.h"
 
 #define HOST "mx.example.test"
 #define WAIT_MS 10000
+/* NOOPs a flooding client pipelines before it reads a reply. */
+#define FLOOD_N 20000
+
+static struct smtpd_testlib H;		/* base, data dir, queue, thread */
 
 static struct {
-	char *dir;
-	struct config config;
-	struct config_limits defaults;
 	struct config_listener plain, starttls, implicit;
-	struct event_base *base;
-	struct queue *queue;
-	struct smtpd_thread *thread;
 	int lfd;			/* loopback listener */
 	struct sockaddr_in laddr;
-	unsigned started, ended;
 	SSL_CTX *server_tls, *client_tls;
 } T;
 
@@ -63,26 +59,10 @@ struct client {
 
 /* --- harness ------------------------------------------------------------ */
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-on_end(void *ctx)
-{
-	(void)ctx;
-	T.ended++;
-}
-
 static void
 pump(void)
 {
-	event_base_loop(T.base, EVLOOP_NONBLOCK);
+	event_base_loop(H.base, EVLOOP_NONBLOCK);
 }
 
 static void
@@ -138,14 +118,6 @@ static void
 client_connect_rcvbuf(struct client *c, struct smtpd_thread *thread,
     const struct config_listener *listener, SSL_CTX *tls, int rcvbuf)
 {
-	struct smtpd_session_params params = {
-		.config = &T.config,
-		.listener = listener,
-		.queue = T.queue,
-		.thread = thread,
-		.tls = tls,
-		.on_end = on_end,
-	};
 	int sfd;
 
 	memset(c, 0, sizeof(*c));
@@ -162,8 +134,7 @@ client_connect_rcvbuf(struct client *c, struct smtpd_thread *thread,
 		panic("client_connect: accept: %s", strerror(errno));
 	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == -1)
 		panic("client_connect: fcntl");
-	T.started++;
-	smtpd_session_start(sfd, &params);
+	smtpd_testlib_start(&H, sfd, thread, listener, tls, false);
 }
 
 static void
@@ -171,6 +142,13 @@ client_connect(struct client *c, struct smtpd_thread *thread,
     const struct config_listener *listener, SSL_CTX *tls)
 {
 	client_connect_rcvbuf(c, thread, listener, tls, 0);
+}
+
+/* The usual client: the plaintext listener, the main thread state. */
+static void
+client_plain(struct client *c)
+{
+	client_connect(c, H.thread, &T.plain, NULL);
 }
 
 static void
@@ -189,7 +167,7 @@ static void
 client_send(struct client *c, const void *data, size_t len)
 {
 	const char *p = data;
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = smtpd_testlib_now_ms() + WAIT_MS;
 	size_t off = 0;
 
 	while (off < len) {
@@ -221,7 +199,7 @@ client_send(struct client *c, const void *data, size_t len)
 			continue;
 		}
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR) && now_ms() < deadline) {
+		    errno == EINTR) && smtpd_testlib_now_ms() < deadline) {
 			step(c);
 			continue;
 		}
@@ -241,7 +219,7 @@ client_send_str(struct client *c, const char *s)
 static char *
 client_reply(struct client *c)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = smtpd_testlib_now_ms() + WAIT_MS;
 
 	for (;;) {
 		size_t pos = 0;
@@ -264,7 +242,7 @@ client_reply(struct client *c)
 			}
 			pos += llen + 2;
 		}
-		if (c->eof || now_ms() > deadline)
+		if (c->eof || smtpd_testlib_now_ms() > deadline)
 			return NULL;
 		step(c);
 	}
@@ -284,12 +262,24 @@ expect_at(const char *file, int line, struct client *c, const char *prefix)
 #define EXPECT(c, prefix) free(expect_at(__FILE__, __LINE__, (c), (prefix)))
 #define EXPECT_GET(c, prefix) expect_at(__FILE__, __LINE__, (c), (prefix))
 
+/* Each reply of the NULL-terminated list, in turn. */
+static void
+expect_all_at(const char *file, int line, struct client *c,
+    const char *const *replies)
+{
+	for (size_t i = 0; replies[i] != NULL; i++)
+		free(expect_at(file, line, c, replies[i]));
+}
+
+#define EXPECT_ALL(c, ...) expect_all_at(__FILE__, __LINE__, (c), \
+	(const char *const[]){ __VA_ARGS__, NULL })
+
 static void
 wait_eof_at(const char *file, int line, struct client *c)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = smtpd_testlib_now_ms() + WAIT_MS;
 
-	while (!c->eof && now_ms() < deadline)
+	while (!c->eof && smtpd_testlib_now_ms() < deadline)
 		step(c);
 	if (!c->eof)
 		test_fail(file, line, "connection still open");
@@ -304,27 +294,37 @@ wait_eof_at(const char *file, int line, struct client *c)
 static void
 wait_sessions_gone_at(const char *file, int line)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = smtpd_testlib_now_ms() + WAIT_MS;
 
-	while (T.ended < T.started && now_ms() < deadline) {
+	while (H.ended < H.started && smtpd_testlib_now_ms() < deadline) {
 		pump();
 		usleep(1000);
 	}
-	if (T.ended != T.started)
+	if (H.ended != H.started)
 		test_fail(file, line, "%u sessions still alive",
-		    T.started - T.ended);
+		    H.started - H.ended);
 }
 
 #define WAIT_SESSIONS_GONE() wait_sessions_gone_at(__FILE__, __LINE__)
+
+/* The server has closed c: EOF with nothing unread, c freed, and every
+   session gone. */
+static void
+client_closed_at(const char *file, int line, struct client *c)
+{
+	wait_eof_at(file, line, c);
+	client_free(c);
+	wait_sessions_gone_at(file, line);
+}
+
+#define CLIENT_CLOSED(c) client_closed_at(__FILE__, __LINE__, (c))
 
 static void
 client_quit(struct client *c)
 {
 	client_send_str(c, "QUIT\r\n");
 	EXPECT(c, "221 2.0.0");
-	WAIT_EOF(c);
-	client_free(c);
-	WAIT_SESSIONS_GONE();
+	CLIENT_CLOSED(c);
 }
 
 static void
@@ -335,10 +335,77 @@ client_hello(struct client *c)
 	EXPECT(c, "250-" HOST);
 }
 
+/* EHLO again: whether its reply holds what. */
+static bool
+ehlo_offers(struct client *c, const char *what)
+{
+	char *r;
+	bool found;
+
+	client_send_str(c, "EHLO client.test\r\n");
+	r = EXPECT_GET(c, "250-");
+	found = r != NULL && strstr(r, what) != NULL;
+	free(r);
+	return found;
+}
+
+/* MAIL and RCPT for alice and DATA, in one write, and their replies. */
 static void
+client_to_data(struct client *c)
+{
+	client_send_str(c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
+	EXPECT_ALL(c, "250 2.1.0", "250 2.1.5", "354 ");
+}
+
+/* A transaction for alice up to DATA, then body (with its end or not). */
+static void
+send_message(struct client *c, const char *body)
+{
+	client_to_data(c);
+	client_send_str(c, body);
+}
+
+/* A plaintext session sent script in one write: it must answer with
+   replies (NULL-terminated), in order, and then close. */
+static void
+closing_script(const char *script, const char *const *replies)
+{
+	struct client c;
+
+	client_plain(&c);
+	EXPECT(&c, "220 ");
+	client_send_str(&c, script);
+	expect_all_at(__FILE__, __LINE__, &c, replies);
+	CLIENT_CLOSED(&c);
+}
+
+/* One line the client sends and the start of the reply it must get. */
+struct exchange {
+	const char *send;
+	const char *reply;
+};
+
+/* Each exchange in turn: send, then wait for the reply. */
+static void
+converse_at(const char *file, int line, struct client *c,
+    const struct exchange *ex, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		client_send_str(c, ex[i].send);
+		free(expect_at(file, line, c, ex[i].reply));
+	}
+}
+
+#define CONVERSE(c, ex) converse_at(__FILE__, __LINE__, (c), (ex), \
+	sizeof(ex) / sizeof((ex)[0]))
+
+/* Starts TLS on c. On failure (reported) c is freed and its session
+   waited out, and the caller's test is over. */
+static bool
 client_handshake(struct client *c)
 {
-	long long deadline = now_ms() + WAIT_MS;
+	long long deadline = smtpd_testlib_now_ms() + WAIT_MS;
 	SSL *ssl = SSL_new(T.client_tls);
 
 	if (ssl == NULL || SSL_set_fd(ssl, c->fd) != 1)
@@ -352,11 +419,13 @@ client_handshake(struct client *c)
 		int e = SSL_get_error(ssl, r);
 
 		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
-		    now_ms() > deadline) {
+		    smtpd_testlib_now_ms() > deadline) {
 			test_fail(__FILE__, __LINE__, "handshake failed (%d)",
 			    e);
 			SSL_free(ssl);
-			return;
+			client_free(c);
+			WAIT_SESSIONS_GONE();
+			return false;
 		}
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 
@@ -364,12 +433,13 @@ client_handshake(struct client *c)
 		(void)poll(&pfd, 1, 1);
 	}
 	c->ssl = ssl;
+	return true;
 }
 
 static void
 reset_config(void)
 {
-	T.config.limits = T.defaults;
+	H.config.limits = H.defaults;
 }
 
 /* "250 2.0.0 Ok: queued as <id>" -> id (heap), or NULL. */
@@ -381,6 +451,41 @@ queued_id(const char *reply)
 	return p != NULL ? xstrdup(p + strlen("queued as ")) : NULL;
 }
 
+/* The reply to a message's end: its queue id (heap), or NULL. */
+static char *
+expect_queued_at(const char *file, int line, struct client *c)
+{
+	char *r = expect_at(file, line, c, "250 2.0.0 Ok: queued as ");
+	char *id = queued_id(r);
+
+	free(r);
+	return id;
+}
+
+#define EXPECT_QUEUED(c) expect_queued_at(__FILE__, __LINE__, (c))
+
+/* The envelope of id into *env (the caller clears it), or false, with the
+   failure reported when there is an id. */
+static bool
+queued_envelope_at(const char *file, int line, const char *id,
+    struct queue_envelope *env)
+{
+	char *error = NULL;
+	int r;
+
+	if (id == NULL)
+		return false;
+	r = queue_show(H.queue, id, env, &error);
+	if (r != 0)
+		test_fail(file, line, "queue_show %s: %d %s", id, r,
+		    error != NULL ? error : "");
+	free(error);
+	return r == 0;
+}
+
+#define QUEUED_ENVELOPE(id, env) \
+	queued_envelope_at(__FILE__, __LINE__, (id), (env))
+
 static size_t
 queue_count(void)
 {
@@ -388,7 +493,7 @@ queue_count(void)
 	char *error = NULL;
 	size_t n = 0;
 
-	if (queue_list(T.queue, &envs, &n, &error) == -1) {
+	if (queue_list(H.queue, &envs, &n, &error) == -1) {
 		test_fail(__FILE__, __LINE__, "queue_list: %s", error);
 		free(error);
 		return 0;
@@ -401,7 +506,7 @@ queue_count(void)
 static size_t
 queue_tmp_files(void)
 {
-	char *path = xasprintf("%s/queue/tmp", T.dir);
+	char *path = xasprintf("%s/queue/tmp", H.dir);
 	DIR *d = opendir(path);
 	struct dirent *e;
 	size_t n = 0;
@@ -417,13 +522,28 @@ queue_tmp_files(void)
 	return n;
 }
 
+/* Nothing left in tmp/, and want messages queued in all. */
+static void
+check_queue_at(const char *file, int line, size_t want)
+{
+	size_t tmp = queue_tmp_files(), n = queue_count();
+
+	if (tmp != 0)
+		test_fail(file, line, "%zu files left in queue/tmp", tmp);
+	if (n != want)
+		test_fail(file, line, "%zu messages queued, want %zu", n,
+		    want);
+}
+
+#define CHECK_QUEUE(want) check_queue_at(__FILE__, __LINE__, (want))
+
 /* The stored message of id split into its Received header (heap, through
    the CRLF ending it) and the rest (heap, *body_len_r bytes). */
 static bool
 queued_message(const char *id, char **hdr_r, char **body_r,
     size_t *body_len_r)
 {
-	char *path = queue_message_path(T.queue, id);
+	char *path = queue_message_path(H.queue, id);
 	char *data = NULL;
 	size_t len = 0, i;
 	bool ok = false;
@@ -503,7 +623,7 @@ test_greeting_and_ehlo(void)
 	char *r;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	EXPECT(&c, "220 " HOST " ESMTP petrel");
 	client_send_str(&c, "EHLO client.test\r\n");
 	r = EXPECT_GET(&c, "250-" HOST "\r\n");
@@ -544,11 +664,11 @@ test_pipelined_transaction(void)
 {
 	struct queue_envelope env = { 0 };
 	size_t before = queue_count(), want_len;
-	char *r, *id, *want, *hdr = NULL, *error = NULL;
+	char *id, *want, *hdr = NULL;
 	struct client c;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	EXPECT(&c, "220 ");
 	/* RFC 2920: everything up to DATA in one write. */
 	client_send_str(&c, "EHLO client.test\r\n"
@@ -567,10 +687,8 @@ test_pipelined_transaction(void)
 	   "\r\n.\n" are data (SMTP smuggling); only CRLF.CRLF ends it. */
 	client_send_str(&c, pipelined_body);
 	client_send_str(&c, "NOOP\r\n");
-	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
+	id = EXPECT_QUEUED(&c);
 	EXPECT(&c, "250 2.0.0 Ok");
-	id = queued_id(r);
-	free(r);
 	TEST_EQ_INT(queue_count(), before + 1);
 
 	want = decoded(pipelined_body, strlen(pipelined_body), &want_len);
@@ -593,8 +711,7 @@ test_pipelined_transaction(void)
 	}
 	free(hdr);
 
-	if (id != NULL) {
-		TEST_EQ_INT(queue_show(T.queue, id, &env, &error), 0);
+	if (QUEUED_ENVELOPE(id, &env)) {
 		TEST_EQ_STR(env.mail_from, "sender@remote.test");
 		TEST_EQ_STR(env.helo, "client.test");
 		TEST_EQ_STR(env.client_addr, "127.0.0.1");
@@ -612,7 +729,6 @@ test_pipelined_transaction(void)
 		}
 		queue_envelope_clear(&env);
 	}
-	free(error);
 	free(id);
 	client_quit(&c);
 }
@@ -647,7 +763,7 @@ test_byte_at_a_time(void)
 	struct client c;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	for (size_t i = 0; i < sizeof(script) / sizeof(script[0]); i++) {
 		for (const char *p = script[i]; *p != '\0'; p++) {
 			client_send(&c, p, 1);
@@ -662,9 +778,7 @@ test_byte_at_a_time(void)
 			ids[n_ids++] = queued_id(r);
 		free(r);
 	}
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	CLIENT_CLOSED(&c);
 
 	want = decoded(body, strlen(body), &want_len);
 	CHECK_QUEUED(ids[0], want, want_len, NULL);
@@ -677,49 +791,41 @@ test_byte_at_a_time(void)
 static void
 test_relay_and_recipients(void)
 {
+	static const struct exchange ex[] = {
+		{ "MAIL FROM:<sender@remote.test>\r\n", "250 2.1.0" },
+		/* Not our domain: no relaying without AUTH. */
+		{ "RCPT TO:<someone@other.test>\r\n",
+		  "550 5.7.1 <someone@other.test>: Relay access denied" },
+		/* Relay tricks through our own domain. */
+		{ "RCPT TO:<alice%other.test@example.org>\r\n",
+		  "550 5.7.1 <alice%other.test@example.org>: Relay access "
+		  "denied" },
+		{ "RCPT TO:<other.test!alice@example.org>\r\n", "550 5.7.1" },
+		{ "RCPT TO:<\"alice@other.test\"@example.org>\r\n",
+		  "550 5.7.1" },
+		{ "RCPT TO:<@relay.test:alice@example.org>\r\n", "501 5.1.3" },
+		/* Directory verdicts. */
+		{ "RCPT TO:<carol@example.org>\r\n", "550 5.2.1" },
+		{ "RCPT TO:<nobody@example.org>\r\n",
+		  "550 5.1.1 <nobody@example.org>" },
+		/* RFC 5321 §4.5.1: <Postmaster> is always accepted; the host
+		   name mx.example.test is not a domain of ours, its parent
+		   is. */
+		{ "RCPT TO:<Postmaster>\r\n", "250 2.1.5" },
+		{ "RCPT TO:<ALICE@EXAMPLE.ORG>\r\n", "250 2.1.5" },
+		{ "DATA\r\n", "354 " },
+	};
 	struct queue_envelope env = { 0 };
-	char *r, *id, *error = NULL;
+	char *id, *hdr = NULL;
 	struct client c;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<sender@remote.test>\r\n");
-	EXPECT(&c, "250 2.1.0");
-	/* Not our domain: no relaying without AUTH. */
-	client_send_str(&c, "RCPT TO:<someone@other.test>\r\n");
-	EXPECT(&c, "550 5.7.1 <someone@other.test>: Relay access denied");
-	/* Relay tricks through our own domain. */
-	client_send_str(&c, "RCPT TO:<alice%other.test@example.org>\r\n");
-	EXPECT(&c, "550 5.7.1 <alice%other.test@example.org>: Relay access "
-	    "denied");
-	client_send_str(&c, "RCPT TO:<other.test!alice@example.org>\r\n");
-	EXPECT(&c, "550 5.7.1");
-	client_send_str(&c, "RCPT TO:<\"alice@other.test\"@example.org>\r\n");
-	EXPECT(&c, "550 5.7.1");
-	client_send_str(&c, "RCPT TO:<@relay.test:alice@example.org>\r\n");
-	EXPECT(&c, "501 5.1.3");
-	/* Directory verdicts. */
-	client_send_str(&c, "RCPT TO:<carol@example.org>\r\n");
-	EXPECT(&c, "550 5.2.1");
-	client_send_str(&c, "RCPT TO:<nobody@example.org>\r\n");
-	EXPECT(&c, "550 5.1.1 <nobody@example.org>");
-	/* RFC 5321 §4.5.1: <Postmaster> is always accepted; the host name
-	   mx.example.test is not a domain of ours, its parent is. */
-	client_send_str(&c, "RCPT TO:<Postmaster>\r\n");
-	EXPECT(&c, "250 2.1.5");
-	client_send_str(&c, "RCPT TO:<ALICE@EXAMPLE.ORG>\r\n");
-	EXPECT(&c, "250 2.1.5");
-	client_send_str(&c, "DATA\r\n");
-	EXPECT(&c, "354 ");
+	CONVERSE(&c, ex);
 	client_send_str(&c, "Subject: two\r\n\r\nhi\r\n.\r\n");
-	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
-	id = queued_id(r);
-	free(r);
-	if (id != NULL) {
-		char *hdr = NULL;
-
-		TEST_EQ_INT(queue_show(T.queue, id, &env, &error), 0);
+	id = EXPECT_QUEUED(&c);
+	if (QUEUED_ENVELOPE(id, &env)) {
 		TEST_EQ_INT(env.n_rcpts, 2);
 		if (env.n_rcpts == 2) {
 			TEST_EQ_STR(env.rcpts[0].address,
@@ -733,84 +839,77 @@ test_relay_and_recipients(void)
 		free(hdr);
 	}
 	free(id);
-	free(error);
 	client_quit(&c);
 }
 
 static void
 test_bad_sequence(void)
 {
+	static const char vrfy[] = "252 2.5.2 Cannot VRFY user, but will "
+	    "accept message and attempt delivery";
+	static const struct exchange ex[] = {
+		{ "MAIL FROM:<a@remote.test>\r\n",
+		  "503 5.5.1 Error: send HELO/EHLO first" },
+		{ "RCPT TO:<alice@example.org>\r\n",
+		  "503 5.5.1 Error: need MAIL command" },
+		{ "DATA\r\n", "503 5.5.1" },
+		{ "EHLO client.test\r\n", "250-" },
+		{ "RCPT TO:<alice@example.org>\r\n",
+		  "503 5.5.1 Error: need MAIL command" },
+		{ "MAIL FROM:<a@remote.test>\r\n", "250 2.1.0" },
+		{ "MAIL FROM:<a@remote.test>\r\n",
+		  "503 5.5.1 Error: nested MAIL command" },
+		{ "DATA\r\n", "503 5.5.1 Error: need RCPT command" },
+		{ "RCPT TO:<nobody@example.org>\r\n", "550 5.1.1" },
+		{ "DATA\r\n", "554 5.5.1 Error: no valid recipients" },
+		/* STARTTLS inside a transaction. */
+		{ "STARTTLS\r\n", "503 5.5.1" },
+		{ "RSET\r\n", "250 2.0.0 Ok" },
+		{ "RCPT TO:<alice@example.org>\r\n", "503 5.5.1" },
+		/* EHLO mid-transaction resets it (RFC 5321 §4.1.4). */
+		{ "MAIL FROM:<a@remote.test>\r\n", "250 2.1.0" },
+		{ "EHLO again.test\r\n", "250-" },
+		{ "RCPT TO:<alice@example.org>\r\n", "503 5.5.1" },
+		{ "FROB\r\n", "500 5.5.2" },
+		{ "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", "503 5.5.1" },
+		{ "STARTTLS\r\n", "454 4.7.0" },
+		{ "VRFY alice\r\n", vrfy },
+		{ "VRFY nobody@example.org\r\n", vrfy },
+		{ "EXPN staff\r\n", "502 5.5.1" },
+		{ "HELP\r\n", "214 2.0.0" },
+		{ "NOOP whatever\r\n", "250 2.0.0 Ok" },
+		{ "QUIT now\r\n", "501 5.5.4" },
+	};
 	struct client c;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	EXPECT(&c, "220 ");
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
-	EXPECT(&c, "503 5.5.1 Error: send HELO/EHLO first");
-	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
-	EXPECT(&c, "503 5.5.1 Error: need MAIL command");
-	client_send_str(&c, "DATA\r\n");
-	EXPECT(&c, "503 5.5.1");
-	client_send_str(&c, "EHLO client.test\r\n");
-	EXPECT(&c, "250-");
-	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
-	EXPECT(&c, "503 5.5.1 Error: need MAIL command");
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
-	EXPECT(&c, "250 2.1.0");
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
-	EXPECT(&c, "503 5.5.1 Error: nested MAIL command");
-	client_send_str(&c, "DATA\r\n");
-	EXPECT(&c, "503 5.5.1 Error: need RCPT command");
-	client_send_str(&c, "RCPT TO:<nobody@example.org>\r\n");
-	EXPECT(&c, "550 5.1.1");
-	client_send_str(&c, "DATA\r\n");
-	EXPECT(&c, "554 5.5.1 Error: no valid recipients");
-	/* STARTTLS inside a transaction. */
-	client_send_str(&c, "STARTTLS\r\n");
-	EXPECT(&c, "503 5.5.1");
-	client_send_str(&c, "RSET\r\n");
-	EXPECT(&c, "250 2.0.0 Ok");
-	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
-	EXPECT(&c, "503 5.5.1");
-	/* EHLO mid-transaction resets it (RFC 5321 §4.1.4). */
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
-	EXPECT(&c, "250 2.1.0");
-	client_send_str(&c, "EHLO again.test\r\n");
-	EXPECT(&c, "250-");
-	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
-	EXPECT(&c, "503 5.5.1");
-	client_send_str(&c, "FROB\r\n");
-	EXPECT(&c, "500 5.5.2");
-	client_send_str(&c, "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
-	EXPECT(&c, "503 5.5.1");
-	client_send_str(&c, "STARTTLS\r\n");
-	EXPECT(&c, "454 4.7.0");
-	client_send_str(&c, "VRFY alice\r\n");
-	EXPECT(&c, "252 2.5.2 Cannot VRFY user, but will accept message and "
-	    "attempt delivery");
-	client_send_str(&c, "VRFY nobody@example.org\r\n");
-	EXPECT(&c, "252 2.5.2 Cannot VRFY user, but will accept message and "
-	    "attempt delivery");
-	client_send_str(&c, "EXPN staff\r\n");
-	EXPECT(&c, "502 5.5.1");
-	client_send_str(&c, "HELP\r\n");
-	EXPECT(&c, "214 2.0.0");
-	client_send_str(&c, "NOOP whatever\r\n");
-	EXPECT(&c, "250 2.0.0 Ok");
-	client_send_str(&c, "QUIT now\r\n");
-	EXPECT(&c, "501 5.5.4");
+	CONVERSE(&c, ex);
 	client_quit(&c);
 }
 
 static void
 test_nul_and_utf8(void)
 {
+	static const struct exchange ex[] = {
+		/* RFC 6531 §3.4: UTF-8 addresses need SMTPUTF8. */
+		{ "MAIL FROM:<jos\xc3\xa9@remote.test>\r\n", "553 5.6.7" },
+		{ "MAIL FROM:<a@remote.test>\r\n", "250 2.1.0" },
+		{ "RCPT TO:<\xc3\xbc@example.org>\r\n", "553 5.6.7" },
+		{ "RSET\r\n", "250 " },
+		{ "MAIL FROM:<jos\xc3\xa9@remote.test> SMTPUTF8\r\n",
+		  "250 2.1.0" },
+		{ "RCPT TO:<\xc3\xbc@example.org>\r\n", "550 5.1.1" },
+		{ "RCPT TO:<alice@example.org>\r\n", "250 2.1.5" },
+		{ "DATA\r\n", "354 " },
+	};
 	struct queue_envelope env = { 0 };
-	char *r, *id, *hdr = NULL, *error = NULL;
+	char *id, *hdr = NULL;
 	struct client c;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	EXPECT(&c, "220 ");
 	client_send(&c, "NOOP\0hidden\r\n", 13);
 	EXPECT(&c, "501 5.5.2");
@@ -820,37 +919,17 @@ test_nul_and_utf8(void)
 	EXPECT(&c, "250-");
 	client_send(&c, "MAIL FROM:<a\0@remote.test>\r\n", 28);
 	EXPECT(&c, "501 5.5.2");
-	/* RFC 6531 §3.4: UTF-8 addresses need SMTPUTF8. */
-	client_send_str(&c, "MAIL FROM:<jos\xc3\xa9@remote.test>\r\n");
-	EXPECT(&c, "553 5.6.7");
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
-	EXPECT(&c, "250 2.1.0");
-	client_send_str(&c, "RCPT TO:<\xc3\xbc@example.org>\r\n");
-	EXPECT(&c, "553 5.6.7");
-	client_send_str(&c, "RSET\r\n");
-	EXPECT(&c, "250 ");
-	client_send_str(&c, "MAIL FROM:<jos\xc3\xa9@remote.test> SMTPUTF8\r\n");
-	EXPECT(&c, "250 2.1.0");
-	client_send_str(&c, "RCPT TO:<\xc3\xbc@example.org>\r\n");
-	EXPECT(&c, "550 5.1.1");
-	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
-	EXPECT(&c, "250 2.1.5");
-	client_send_str(&c, "DATA\r\n");
-	EXPECT(&c, "354 ");
+	CONVERSE(&c, ex);
 	client_send_str(&c, "Subject: caf\xc3\xa9\r\n\r\n\xff\xfe\r\n.\r\n");
-	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
-	id = queued_id(r);
-	free(r);
+	id = EXPECT_QUEUED(&c);
 	CHECK_QUEUED(id, "Subject: caf\xc3\xa9\r\n\r\n\xff\xfe\r\n", 22, &hdr);
 	TEST_ASSERT(hdr != NULL && strstr(hdr, " with UTF8SMTP id ") != NULL);
 	free(hdr);
-	if (id != NULL) {
-		TEST_EQ_INT(queue_show(T.queue, id, &env, &error), 0);
+	if (QUEUED_ENVELOPE(id, &env)) {
 		TEST_ASSERT(env.smtputf8);
 		TEST_EQ_STR(env.mail_from, "jos\xc3\xa9@remote.test");
 		queue_envelope_clear(&env);
 	}
-	free(error);
 	free(id);
 	client_quit(&c);
 }
@@ -863,7 +942,7 @@ test_command_line_limits(void)
 	char *flood;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	EXPECT(&c, "220 ");
 	/* 512 octets with CRLF: the longest line RFC 5321 allows. */
 	memcpy(line, "NOOP ", 5);
@@ -892,48 +971,38 @@ test_command_line_limits(void)
 static void
 test_message_limits(void)
 {
+	static const char too_big[] = "552 5.3.4 Message size exceeds fixed "
+	    "maximum message size";
 	size_t before;
 	struct client c;
 	struct buf body;
-	char *r, *id;
+	char *id;
 
 	reset_config();
-	T.config.limits.max_message_size = 2000;
-	client_connect(&c, T.thread, &T.plain, NULL);
+	H.config.limits.max_message_size = 2000;
+	client_plain(&c);
 	EXPECT(&c, "220 ");
-	client_send_str(&c, "EHLO client.test\r\n");
-	r = EXPECT_GET(&c, "250-");
-	TEST_ASSERT(r != NULL && strstr(r, "250-SIZE 2000\r\n") != NULL);
-	free(r);
+	TEST_ASSERT(ehlo_offers(&c, "250-SIZE 2000\r\n"));
 	/* RFC 1870: a declared size over the limit is refused at MAIL. */
 	client_send_str(&c, "MAIL FROM:<a@remote.test> SIZE=2001\r\n");
-	EXPECT(&c, "552 5.3.4 Message size exceeds fixed maximum message "
-	    "size");
+	EXPECT(&c, too_big);
 	before = queue_count();
 
 	/* Over the limit without a declaration: read to the end, then 552. */
 	client_send_str(&c, "MAIL FROM:<a@remote.test> SIZE=2000\r\n"
 	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "354 ");
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "354 ");
 	buf_init(&body, 0);
 	for (int i = 0; i < 30; i++)
 		TEST_ASSERT(buf_printf(&body, "%098d\r\n", i) == 0);
 	TEST_ASSERT(buf_append_str(&body, ".\r\nNOOP\r\n") == 0);
 	client_send(&c, body.data, body.len);
-	EXPECT(&c, "552 5.3.4 Message size exceeds fixed maximum message "
-	    "size");
-	EXPECT(&c, "250 2.0.0 Ok");
+	EXPECT_ALL(&c, too_big, "250 2.0.0 Ok");
 	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
 	EXPECT(&c, "503 5.5.1");
 
 	/* A line over 998 characters (RFC 5322 §2.1.1). */
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
-	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "354 ");
+	client_to_data(&c);
 	buf_reset(&body);
 	TEST_ASSERT(buf_append_str(&body, "short\r\n") == 0);
 	for (int i = 0; i < 1200; i++)
@@ -944,19 +1013,13 @@ test_message_limits(void)
 	TEST_EQ_INT(queue_count(), before);
 
 	/* Exactly 998 characters is fine. */
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
-	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "354 ");
+	client_to_data(&c);
 	buf_reset(&body);
 	for (int i = 0; i < 998; i++)
 		TEST_ASSERT(buf_append(&body, "z", 1) == 0);
 	TEST_ASSERT(buf_append_str(&body, "\r\n.\r\n") == 0);
 	client_send(&c, body.data, body.len);
-	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
-	id = queued_id(r);
-	free(r);
+	id = EXPECT_QUEUED(&c);
 	CHECK_QUEUED(id, body.data, 1000, NULL);
 	free(id);
 	TEST_EQ_INT(queue_count(), before + 1);
@@ -969,20 +1032,19 @@ test_bdat(void)
 {
 	static const char bin[12] = "\0\r\n.\r\nbin\xff\n\r";
 	struct queue_envelope env = { 0 };
-	char *r, *id, *error = NULL;
 	struct client c;
 	struct buf chunk;
+	char *id;
 
 	reset_config();
-	T.config.limits.max_message_size = 2000;
-	client_connect(&c, T.thread, &T.plain, NULL);
+	H.config.limits.max_message_size = 2000;
+	client_plain(&c);
 	client_hello(&c);
 	client_send_str(&c, "MAIL FROM:<a@remote.test> BODY=BINARYMIME\r\n"
 	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
 	/* RFC 3030 §3: BINARYMIME only by BDAT. */
-	EXPECT(&c, "503 5.5.1 Error: BODY=BINARYMIME requires BDAT");
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5",
+	    "503 5.5.1 Error: BODY=BINARYMIME requires BDAT");
 	/* Binary-safe: NUL, CRLF.CRLF, bare LF and CR are just octets. */
 	client_send_str(&c, "BDAT 12\r\n");
 	client_send(&c, bin, sizeof(bin));
@@ -992,40 +1054,29 @@ test_bdat(void)
 	client_send_str(&c, "MAIL FROM:<x@remote.test>\r\n");
 	EXPECT(&c, "503 5.5.1");
 	client_send_str(&c, "BDAT 6 LAST\r\nending");
-	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
-	id = queued_id(r);
-	free(r);
+	id = EXPECT_QUEUED(&c);
 	CHECK_QUEUED(id, "\0\r\n.\r\nbin\xff\n\rending", 18, NULL);
-	if (id != NULL) {
-		TEST_EQ_INT(queue_show(T.queue, id, &env, &error), 0);
+	if (QUEUED_ENVELOPE(id, &env)) {
 		TEST_EQ_INT(env.body, QUEUE_BODY_BINARYMIME);
 		queue_envelope_clear(&env);
 	}
 	free(id);
-	free(error);
 
 	/* BDAT 0 LAST: an empty message is still a message. */
 	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\nBDAT 0 LAST\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
-	id = queued_id(r);
-	free(r);
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5");
+	id = EXPECT_QUEUED(&c);
 	CHECK_QUEUED(id, "", 0, NULL);
 	free(id);
 
 	/* No valid recipient: the chunk is consumed, then 554. */
 	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<nobody@example.org>\r\nBDAT 5\r\nhelloNOOP\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "550 5.1.1");
-	EXPECT(&c, "554 5.5.1");
-	EXPECT(&c, "250 2.0.0 Ok");
+	EXPECT_ALL(&c, "250 2.1.0", "550 5.1.1", "554 5.5.1", "250 2.0.0 Ok");
 	client_send_str(&c, "RSET\r\nBDAT 3\r\nabcNOOP\r\n");
-	EXPECT(&c, "250 2.0.0 Ok");
-	EXPECT(&c, "503 5.5.1 Error: need MAIL command");
-	EXPECT(&c, "250 2.0.0 Ok");
+	EXPECT_ALL(&c, "250 2.0.0 Ok", "503 5.5.1 Error: need MAIL command",
+	    "250 2.0.0 Ok");
 
 	/* Over the size limit across chunks: consumed, 552, reset. */
 	buf_init(&chunk, 0);
@@ -1039,11 +1090,8 @@ test_bdat(void)
 	TEST_ASSERT(buf_append_str(&chunk, "NOOP\r\n") == 0);
 	client_send(&c, chunk.data, chunk.len);
 	buf_clear(&chunk);
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "250 2.0.0 1500 octets received");
-	EXPECT(&c, "552 5.3.4");
-	EXPECT(&c, "250 2.0.0 Ok");
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5",
+	    "250 2.0.0 1500 octets received", "552 5.3.4", "250 2.0.0 Ok");
 	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
 	EXPECT(&c, "503 5.5.1");
 
@@ -1051,46 +1099,25 @@ test_bdat(void)
 	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\n"
 	    "BDAT 99999999999999999999999\r\nNOOP\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "501 5.5.4");
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "501 5.5.4");
+	CLIENT_CLOSED(&c);
 }
 
 static void
 test_error_budget(void)
 {
-	struct client c;
-
 	reset_config();
-	T.config.limits.max_errors = 3;
-	client_connect(&c, T.thread, &T.plain, NULL);
-	EXPECT(&c, "220 ");
-	client_send_str(&c, "FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n");
-	EXPECT(&c, "500 5.5.2");
-	EXPECT(&c, "500 5.5.2");
-	EXPECT(&c, "500 5.5.2");
-	EXPECT(&c, "421 4.7.0 Too many errors");
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	H.config.limits.max_errors = 3;
+	closing_script("FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n", (const char *const[]){
+	    "500 5.5.2", "500 5.5.2", "500 5.5.2",
+	    "421 4.7.0 Too many errors", NULL });
 
 	/* Past max_commands_before_data, each such command is an error. */
-	T.config.limits.max_errors = 2;
-	T.config.limits.max_commands_before_data = 2;
-	client_connect(&c, T.thread, &T.plain, NULL);
-	EXPECT(&c, "220 ");
-	client_send_str(&c, "NOOP\r\nRSET\r\nNOOP\r\nVRFY x\r\nNOOP\r\n");
-	EXPECT(&c, "250 ");
-	EXPECT(&c, "250 ");
-	EXPECT(&c, "250 ");
-	EXPECT(&c, "252 ");
-	EXPECT(&c, "421 4.7.0 Too many errors");
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	H.config.limits.max_errors = 2;
+	H.config.limits.max_commands_before_data = 2;
+	closing_script("NOOP\r\nRSET\r\nNOOP\r\nVRFY x\r\nNOOP\r\n",
+	    (const char *const[]){ "250 ", "250 ", "250 ", "252 ",
+	    "421 4.7.0 Too many errors", NULL });
 }
 
 static void
@@ -1100,47 +1127,45 @@ test_unknown_recipient_throttle(void)
 	long long t0;
 
 	reset_config();
-	T.config.limits.unknown_rcpt_delay_after = 2;
-	T.config.limits.unknown_rcpt_close_after = 4;
-	T.config.limits.unknown_rcpt_delay_ms = 150;
-	client_connect(&c, T.thread, &T.plain, NULL);
+	H.config.limits.unknown_rcpt_delay_after = 2;
+	H.config.limits.unknown_rcpt_close_after = 4;
+	H.config.limits.unknown_rcpt_delay_ms = 150;
+	client_plain(&c);
 	client_hello(&c);
 	client_send_str(&c, "MAIL FROM:<harvest@remote.test>\r\n");
 	EXPECT(&c, "250 2.1.0");
-	t0 = now_ms();
+	t0 = smtpd_testlib_now_ms();
 	client_send_str(&c, "RCPT TO:<n1@example.org>\r\n"
 	    "RCPT TO:<n2@example.org>\r\n"
 	    "RCPT TO:<n3@example.org>\r\n"
 	    "RCPT TO:<alice@example.org>\r\n"
 	    "NOOP\r\n");
-	EXPECT(&c, "550 5.1.1 <n1@example.org>");
-	EXPECT(&c, "550 5.1.1 <n2@example.org>");
+	EXPECT_ALL(&c, "550 5.1.1 <n1@example.org>",
+	    "550 5.1.1 <n2@example.org>");
 	/* From the third on, every RCPT answer waits (accepted too), and
 	   the pipelined replies keep their order. */
 	EXPECT(&c, "550 5.1.1 <n3@example.org>");
-	TEST_ASSERT(now_ms() - t0 >= 150);
+	TEST_ASSERT(smtpd_testlib_now_ms() - t0 >= 150);
 	EXPECT(&c, "250 2.1.5");
-	TEST_ASSERT(now_ms() - t0 >= 300);
+	TEST_ASSERT(smtpd_testlib_now_ms() - t0 >= 300);
 	EXPECT(&c, "250 2.0.0 Ok");
 	client_send_str(&c, "RCPT TO:<n4@example.org>\r\n");
 	EXPECT(&c, "550 5.1.1 <n4@example.org>");
 	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
 	EXPECT(&c, "421 4.7.0 Too many unknown recipients");
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	CLIENT_CLOSED(&c);
 }
 
 static void
 test_recipient_limit(void)
 {
 	struct queue_envelope env = { 0 };
-	char *r, *id, *error = NULL;
 	struct client c;
+	char *id;
 
 	reset_config();
-	T.config.limits.max_recipients = 2;
-	client_connect(&c, T.thread, &T.plain, NULL);
+	H.config.limits.max_recipients = 2;
+	client_plain(&c);
 	client_hello(&c);
 	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\n"
@@ -1148,23 +1173,16 @@ test_recipient_limit(void)
 	    "RCPT TO:<bob@example.org>\r\n"
 	    "RCPT TO:<postmaster@example.test>\r\n"
 	    "DATA\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "250 2.1.5");	/* a duplicate, kept once */
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "452 4.5.3");
-	EXPECT(&c, "354 ");
+	/* The second 250 2.1.5 is a duplicate, kept once. */
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "250 2.1.5", "250 2.1.5",
+	    "452 4.5.3", "354 ");
 	client_send_str(&c, "x\r\n.\r\n");
-	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
-	id = queued_id(r);
-	free(r);
-	if (id != NULL) {
-		TEST_EQ_INT(queue_show(T.queue, id, &env, &error), 0);
+	id = EXPECT_QUEUED(&c);
+	if (QUEUED_ENVELOPE(id, &env)) {
 		TEST_EQ_INT(env.n_rcpts, 2);
 		queue_envelope_clear(&env);
 	}
 	free(id);
-	free(error);
 	client_quit(&c);
 }
 
@@ -1175,23 +1193,22 @@ test_idle_timeout(void)
 	long long t0;
 
 	reset_config();
-	T.config.limits.idle_timeout = 1;
-	client_connect(&c, T.thread, &T.plain, NULL);
-	t0 = now_ms();
+	H.config.limits.idle_timeout = 1;
+	client_plain(&c);
+	t0 = smtpd_testlib_now_ms();
 	EXPECT(&c, "220 ");
 	EXPECT(&c, "421 4.4.2 " HOST " Error: timeout exceeded");
-	TEST_ASSERT(now_ms() - t0 >= 900);
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	TEST_ASSERT(smtpd_testlib_now_ms() - t0 >= 900);
+	CLIENT_CLOSED(&c);
 }
 
 static void
 test_graceful_shutdown(void)
 {
-	struct smtpd_thread *th = smtpd_thread_new(T.base, &T.config);
+	static const char bye[] = "421 4.3.2 Service shutting down";
+	struct smtpd_thread *th = smtpd_thread_new(H.base, &H.config);
 	struct client a, b, hs, tx, late;
-	char *r, *id;
+	char *id;
 
 	reset_config();
 	client_connect(&a, th, &T.plain, NULL);
@@ -1204,17 +1221,12 @@ test_graceful_shutdown(void)
 	EXPECT(&tx, "250 2.1.0");
 	client_connect(&b, th, &T.plain, NULL);
 	client_hello(&b);
-	client_send_str(&b, "MAIL FROM:<a@remote.test>\r\n"
-	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
-	EXPECT(&b, "250 2.1.0");
-	EXPECT(&b, "250 2.1.5");
-	EXPECT(&b, "354 ");
-	client_send_str(&b, "Subject: in flight\r\n\r\n");
+	send_message(&b, "Subject: in flight\r\n\r\n");
 	step(&b);
 
 	smtpd_thread_shutdown(th);
 	/* Idle: told at once. */
-	EXPECT(&a, "421 4.3.2 Service shutting down");
+	EXPECT(&a, bye);
 	WAIT_EOF(&a);
 	client_free(&a);
 	/* Inside a handshake: dropped, no plaintext. */
@@ -1223,27 +1235,21 @@ test_graceful_shutdown(void)
 	/* Inside a transaction: it goes on until it ends. */
 	client_send_str(&tx, "RCPT TO:<alice@example.org>\r\nRSET\r\n"
 	    "NOOP\r\n");
-	EXPECT(&tx, "250 2.1.5");
-	EXPECT(&tx, "250 2.0.0 Ok");
-	EXPECT(&tx, "421 4.3.2 Service shutting down");
+	EXPECT_ALL(&tx, "250 2.1.5", "250 2.0.0 Ok", bye);
 	WAIT_EOF(&tx);
 	client_free(&tx);
 	/* In DATA: the message finishes and is queued, then 421. */
 	client_send_str(&b, "done\r\n.\r\nNOOP\r\n");
-	r = EXPECT_GET(&b, "250 2.0.0 Ok: queued as ");
-	id = queued_id(r);
-	free(r);
+	id = EXPECT_QUEUED(&b);
 	CHECK_QUEUED(id, "Subject: in flight\r\n\r\ndone\r\n", 28, NULL);
 	free(id);
-	EXPECT(&b, "421 4.3.2 Service shutting down");
+	EXPECT(&b, bye);
 	WAIT_EOF(&b);
 	client_free(&b);
 	/* A connection arriving during the shutdown. */
 	client_connect(&late, th, &T.plain, NULL);
 	EXPECT(&late, "421 4.3.2");
-	WAIT_EOF(&late);
-	client_free(&late);
-	WAIT_SESSIONS_GONE();
+	CLIENT_CLOSED(&late);
 	smtpd_thread_free(&th);
 }
 
@@ -1251,44 +1257,27 @@ static void
 test_starttls(void)
 {
 	struct client c;
-	char *r, *id, *hdr = NULL;
+	char *id, *hdr = NULL;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.starttls, T.server_tls);
+	client_connect(&c, H.thread, &T.starttls, T.server_tls);
 	EXPECT(&c, "220 ");
-	client_send_str(&c, "EHLO client.test\r\n");
-	r = EXPECT_GET(&c, "250-");
-	TEST_ASSERT(r != NULL && strstr(r, "\r\n250-STARTTLS\r\n") != NULL);
-	free(r);
+	TEST_ASSERT(ehlo_offers(&c, "\r\n250-STARTTLS\r\n"));
 	/* A command injected behind STARTTLS must never run (RFC 3207
 	   §4.2): if it did, its 250 would come before the 503 below. */
 	client_send_str(&c, "STARTTLS\r\nNOOP\r\n");
 	EXPECT(&c, "220 2.0.0 Ready to start TLS");
 	TEST_EQ_INT(c.in.len, 0);
-	client_handshake(&c);
-	if (c.ssl == NULL) {
-		client_free(&c);
-		WAIT_SESSIONS_GONE();
+	if (!client_handshake(&c))
 		return;
-	}
 	/* The EHLO before TLS is forgotten. */
 	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
 	EXPECT(&c, "503 5.5.1 Error: send HELO/EHLO first");
-	client_send_str(&c, "EHLO client.test\r\n");
-	r = EXPECT_GET(&c, "250-");
-	TEST_ASSERT(r != NULL && strstr(r, "STARTTLS") == NULL);
-	free(r);
+	TEST_ASSERT(!ehlo_offers(&c, "STARTTLS"));
 	client_send_str(&c, "STARTTLS\r\n");
 	EXPECT(&c, "502 5.5.1");
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
-	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "354 ");
-	client_send_str(&c, "secret\r\n.\r\n");
-	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
-	id = queued_id(r);
-	free(r);
+	send_message(&c, "secret\r\n.\r\n");
+	id = EXPECT_QUEUED(&c);
 	CHECK_QUEUED(id, "secret\r\n", 8, &hdr);
 	TEST_ASSERT(hdr != NULL && strstr(hdr, " with ESMTPS id ") != NULL);
 	TEST_ASSERT(hdr != NULL && strstr(hdr, "\t(using TLSv1.") != NULL);
@@ -1298,12 +1287,9 @@ test_starttls(void)
 	client_quit(&c);
 
 	/* A STARTTLS listener without a certificate offers nothing. */
-	client_connect(&c, T.thread, &T.starttls, NULL);
+	client_connect(&c, H.thread, &T.starttls, NULL);
 	EXPECT(&c, "220 ");
-	client_send_str(&c, "EHLO client.test\r\n");
-	r = EXPECT_GET(&c, "250-");
-	TEST_ASSERT(r != NULL && strstr(r, "STARTTLS") == NULL);
-	free(r);
+	TEST_ASSERT(!ehlo_offers(&c, "STARTTLS"));
 	client_send_str(&c, "STARTTLS\r\n");
 	EXPECT(&c, "454 4.7.0");
 	client_quit(&c);
@@ -1313,63 +1299,68 @@ static void
 test_implicit_tls(void)
 {
 	struct client c;
-	char *r;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.implicit, T.server_tls);
-	client_handshake(&c);
-	if (c.ssl == NULL) {
-		client_free(&c);
-		WAIT_SESSIONS_GONE();
+	client_connect(&c, H.thread, &T.implicit, T.server_tls);
+	if (!client_handshake(&c))
 		return;
-	}
 	EXPECT(&c, "220 " HOST " ESMTP petrel");
-	client_send_str(&c, "EHLO client.test\r\n");
-	r = EXPECT_GET(&c, "250-");
-	TEST_ASSERT(r != NULL && strstr(r, "STARTTLS") == NULL);
-	free(r);
+	TEST_ASSERT(!ehlo_offers(&c, "STARTTLS"));
 	client_send_str(&c, "STARTTLS\r\n");
 	EXPECT(&c, "502 5.5.1");
 	client_quit(&c);
 }
 
-/* A client that pipelines thousands of commands and reads replies only
-   when it must: the server stops at its output limit (on_drain resumes
-   it) instead of buffering replies without bound, and loses none. */
+/* FLOOD_N NOOPs and then last, in one write from a client whose receive
+   buffer is small, and every reply up to the one to last (which starts
+   with last_reply): the server stops at its output limit (on_drain
+   resumes it) instead of buffering replies without bound, and loses
+   none. half_close: the client shuts its writing side before it reads. */
 static void
-test_pipelining_flood(void)
+noop_flood(struct client *c, const char *last, const char *last_reply,
+    bool half_close)
 {
-	const int n = 20000;
-	struct client c;
 	struct buf flood;
 	char *r;
 	int replies = 0;
 
 	reset_config();
-	T.config.limits.max_errors = 0;
-	T.config.limits.max_commands_before_data = 0;
-	client_connect_rcvbuf(&c, T.thread, &T.plain, NULL, 4096);
-	client_hello(&c);
+	H.config.limits.max_errors = 0;
+	H.config.limits.max_commands_before_data = 0;
+	client_connect_rcvbuf(c, H.thread, &T.plain, NULL, 4096);
+	client_hello(c);
 	buf_init(&flood, 0);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < FLOOD_N; i++)
 		TEST_ASSERT(buf_append_str(&flood, "NOOP\r\n") == 0);
-	TEST_ASSERT(buf_append_str(&flood, "HELP\r\n") == 0);
+	TEST_ASSERT(buf_append_str(&flood, last) == 0);
+	client_send(c, flood.data, flood.len);
+	buf_clear(&flood);
+	if (half_close)
+		TEST_ASSERT(shutdown(c->fd, SHUT_WR) == 0);
 	/* Let the server fill its output before the client reads a byte. */
-	client_send(&c, flood.data, flood.len);
 	for (int i = 0; i < 50; i++)
 		pump();
-	buf_clear(&flood);
-	while ((r = client_reply(&c)) != NULL) {
-		bool help = strncmp(r, "214 ", 4) == 0;
+	while ((r = client_reply(c)) != NULL) {
+		bool end = strncmp(r, last_reply, strlen(last_reply)) == 0;
 
-		if (!help)
+		if (!end)
 			TEST_EQ_STR(r, "250 2.0.0 Ok");
 		free(r);
-		if (help)
+		if (end)
 			break;
 		replies++;
 	}
-	TEST_EQ_INT(replies, n);
+	TEST_EQ_INT(replies, FLOOD_N);
+}
+
+/* A client that pipelines thousands of commands and reads replies only
+   when it must. */
+static void
+test_pipelining_flood(void)
+{
+	struct client c;
+
+	noop_flood(&c, "HELP\r\n", "214 ", false);
 	client_quit(&c);
 }
 
@@ -1383,60 +1374,38 @@ test_client_vanishes(void)
 	struct client c;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
-	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "354 ");
-	client_send_str(&c, "Subject: cut\r\n\r\npartial");
+	send_message(&c, "Subject: cut\r\n\r\npartial");
 	step(&c);
 	client_free(&c);
 	WAIT_SESSIONS_GONE();
-	TEST_EQ_INT(queue_tmp_files(), 0);
-	TEST_EQ_INT(queue_count(), before);
+	CHECK_QUEUE(before);
 
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	client_hello(&c);
 	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\nBDAT 100 LAST\r\nonly part");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5");
 	client_free(&c);
 	WAIT_SESSIONS_GONE();
-	TEST_EQ_INT(queue_tmp_files(), 0);
-	TEST_EQ_INT(queue_count(), before);
+	CHECK_QUEUE(before);
 
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
-	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "354 ");
-	client_send_str(&c, "Subject: whole\r\n\r\nbody\r\n.\r\n");
+	send_message(&c, "Subject: whole\r\n\r\nbody\r\n.\r\n");
 	client_free(&c);
 	WAIT_SESSIONS_GONE();
-	TEST_EQ_INT(queue_tmp_files(), 0);
-	TEST_EQ_INT(queue_count(), before + 1);
+	CHECK_QUEUE(before + 1);
 
 	/* Stalled inside DATA: the idle timeout ends it, nothing kept. */
-	T.config.limits.idle_timeout = 1;
-	client_connect(&c, T.thread, &T.plain, NULL);
+	H.config.limits.idle_timeout = 1;
+	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
-	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "354 ");
-	client_send_str(&c, "Subject: stalled\r\n");
+	send_message(&c, "Subject: stalled\r\n");
 	EXPECT(&c, "421 4.4.2 " HOST " Error: timeout exceeded");
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
-	TEST_EQ_INT(queue_tmp_files(), 0);
-	TEST_EQ_INT(queue_count(), before + 1);
+	CLIENT_CLOSED(&c);
+	CHECK_QUEUE(before + 1);
 }
 
 /* Hostile soup: random bytes after real verbs; the session must answer
@@ -1456,9 +1425,9 @@ test_random_lines(void)
 	int replies = 0;
 
 	reset_config();
-	T.config.limits.max_errors = 0;
-	T.config.limits.max_commands_before_data = 0;
-	client_connect(&c, T.thread, &T.plain, NULL);
+	H.config.limits.max_errors = 0;
+	H.config.limits.max_commands_before_data = 0;
+	client_plain(&c);
 	EXPECT(&c, "220 ");
 	buf_init(&soup, 0);
 	for (int i = 0; i < 400; i++) {
@@ -1504,7 +1473,7 @@ test_random_lines(void)
 static sqlite3 *
 queue_lock(void)
 {
-	char *path = xasprintf("%s/queue/queue.db", T.dir);
+	char *path = xasprintf("%s/queue/queue.db", H.dir);
 	sqlite3 *db = NULL;
 
 	if (sqlite3_open(path, &db) != SQLITE_OK ||
@@ -1525,21 +1494,10 @@ queue_unlock(sqlite3 *db)
 static void
 steps_for(struct client *c, long long ms)
 {
-	long long end = now_ms() + ms;
+	long long end = smtpd_testlib_now_ms() + ms;
 
-	while (now_ms() < end)
+	while (smtpd_testlib_now_ms() < end)
 		step(c);
-}
-
-static void
-send_message(struct client *c, const char *body)
-{
-	client_send_str(c, "MAIL FROM:<a@remote.test>\r\n"
-	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
-	EXPECT(c, "250 2.1.0");
-	EXPECT(c, "250 2.1.5");
-	EXPECT(c, "354 ");
-	client_send_str(c, body);
 }
 
 /* A commit slower than the idle timeout: the wait is the server's, so
@@ -1551,11 +1509,11 @@ test_commit_outlasts_idle_timeout(void)
 	size_t before = queue_count();
 	struct client c;
 	sqlite3 *lock;
-	char *r, *id;
+	char *id;
 
 	reset_config();
-	T.config.limits.idle_timeout = 1;
-	client_connect(&c, T.thread, &T.plain, NULL);
+	H.config.limits.idle_timeout = 1;
+	client_plain(&c);
 	client_hello(&c);
 	lock = queue_lock();
 	send_message(&c, "Subject: slow disk\r\n\r\nbody\r\n.\r\n");
@@ -1563,17 +1521,13 @@ test_commit_outlasts_idle_timeout(void)
 	TEST_EQ_INT(c.in.len, 0);
 	TEST_ASSERT(!c.eof);
 	queue_unlock(lock);
-	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
-	id = queued_id(r);
-	free(r);
+	id = EXPECT_QUEUED(&c);
 	CHECK_QUEUED(id, "Subject: slow disk\r\n\r\nbody\r\n", 28, NULL);
 	free(id);
 	TEST_EQ_INT(queue_count(), before + 1);
 	/* The client's idle timeout is back once the reply is out. */
 	EXPECT(&c, "421 4.4.2 " HOST " Error: timeout exceeded");
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	CLIENT_CLOSED(&c);
 }
 
 /* Commands pipelined behind the terminator wait for the commit and are
@@ -1586,10 +1540,9 @@ test_commit_pending(void)
 	size_t before = queue_count();
 	struct client c;
 	sqlite3 *lock;
-	char *r;
 
 	reset_config();
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	client_hello(&c);
 	lock = queue_lock();
 	send_message(&c, "x\r\n.\r\nRSET\r\nMAIL FROM:<b@remote.test>\r\n"
@@ -1597,18 +1550,13 @@ test_commit_pending(void)
 	steps_for(&c, 300);
 	TEST_EQ_INT(c.in.len, 0);
 	queue_unlock(lock);
-	r = EXPECT_GET(&c, "250 2.0.0 Ok: queued as ");
-	free(r);
-	EXPECT(&c, "250 2.0.0 Ok");
-	EXPECT(&c, "250 2.1.0");
 	/* Nothing after QUIT is answered. */
-	EXPECT(&c, "221 2.0.0");
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	EXPECT_ALL(&c, "250 2.0.0 Ok: queued as ", "250 2.0.0 Ok",
+	    "250 2.1.0", "221 2.0.0");
+	CLIENT_CLOSED(&c);
 	TEST_EQ_INT(queue_count(), before + 1);
 
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	client_hello(&c);
 	lock = queue_lock();
 	send_message(&c, "Subject: gone\r\n\r\nbye\r\n.\r\n");
@@ -1619,11 +1567,10 @@ test_commit_pending(void)
 		usleep(1000);
 	}
 	/* Closed, but kept until the queue answers. */
-	TEST_ASSERT(T.ended < T.started);
+	TEST_ASSERT(H.ended < H.started);
 	queue_unlock(lock);
 	WAIT_SESSIONS_GONE();
-	TEST_EQ_INT(queue_count(), before + 2);
-	TEST_EQ_INT(queue_tmp_files(), 0);
+	CHECK_QUEUE(before + 2);
 }
 
 /* A BDAT line too long to parse leaves the chunk's end unknown, as an
@@ -1641,41 +1588,34 @@ test_bdat_line_too_long(void)
 	for (int i = 0; i < 600; i++)
 		TEST_ASSERT(buf_append(&line, " ", 1) == 0);
 	TEST_ASSERT(buf_append_str(&line, "\r\nhelloNOOP\r\n") == 0);
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	client_hello(&c);
 	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\n");
 	client_send(&c, line.data, line.len);
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "250 2.1.5");
-	EXPECT(&c, "500 5.5.2");
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "500 5.5.2");
+	CLIENT_CLOSED(&c);
 
 	/* No line end at all: the same. */
 	buf_reset(&line);
 	TEST_ASSERT(buf_append_str(&line, "bdat 5 ") == 0);
 	for (int i = 0; i < 2000; i++)
 		TEST_ASSERT(buf_append(&line, "9", 1) == 0);
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	EXPECT(&c, "220 ");
 	client_send(&c, line.data, line.len);
 	EXPECT(&c, "500 5.5.2");
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	CLIENT_CLOSED(&c);
 	buf_clear(&line);
 
 	/* Any other over-long line is skipped and the session goes on. */
-	client_connect(&c, T.thread, &T.plain, NULL);
+	client_plain(&c);
 	EXPECT(&c, "220 ");
 	client_send_str(&c, "BDATX ");
 	for (int i = 0; i < 600; i++)
 		client_send_str(&c, "x");
 	client_send_str(&c, "\r\nNOOP\r\n");
-	EXPECT(&c, "500 5.5.2");
-	EXPECT(&c, "250 2.0.0 Ok");
+	EXPECT_ALL(&c, "500 5.5.2", "250 2.0.0 Ok");
 	client_quit(&c);
 }
 
@@ -1687,72 +1627,49 @@ static void
 test_junk_commands(void)
 {
 	static const struct {
+		unsigned max_recipients;	/* 0: the default */
 		const char *send;
-		const char *const replies[6];
+		const char *const replies[10];	/* NULL-terminated */
 	} cases[] = {
-		{ "EHLO a\r\nEHLO a\r\nHELO a\r\nNOOP\r\n",
+		{ 0, "EHLO a\r\nEHLO a\r\nHELO a\r\nNOOP\r\n",
 		  { "250-", "250-", "250 ", "421 4.7.0", NULL } },
-		{ "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
+		{ 0, "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
 		  "RCPT TO:<x@other.test>\r\nRCPT TO:<x@other.test>\r\nNOOP\r\n",
 		  { "250-", "250 2.1.0", "550 5.7.1", "550 5.7.1", "421 4.7.0",
 		    NULL } },
-		{ "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
+		{ 0, "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
 		  "RCPT TO:<alice@example.org>\r\nRCPT TO:<alice@example.org>\r\n"
 		  "RCPT TO:<alice@example.org>\r\nNOOP\r\n",
 		  { "250-", "250 2.1.0", "250 2.1.5", "250 2.1.5", "250 2.1.5",
-		    "421 4.7.0" } },
-		{ "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
+		    "421 4.7.0", NULL } },
+		{ 0, "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
 		  "RCPT TO:<alice@example.org>\r\nBDAT 0\r\nBDAT 0\r\nNOOP\r\n",
 		  { "250-", "250 2.1.0", "250 2.1.5", "250 2.0.0 0 octets",
-		    "250 2.0.0 0 octets", "421 4.7.0" } },
-		{ "EHLO a\r\nMAIL FROM:<a@remote.test> SIZE=999999999\r\n"
+		    "250 2.0.0 0 octets", "421 4.7.0", NULL } },
+		{ 0, "EHLO a\r\nMAIL FROM:<a@remote.test> SIZE=999999999\r\n"
 		  "STARTTLS\r\nNOOP\r\n",
 		  { "250-", "552 5.3.4", "454 4.7.0", "421 4.7.0", NULL } },
+		/* Recipients over the limit are not junk until as many again
+		   were refused: a pipelining client sends them in a new
+		   transaction, and the one under way must not be cut off. */
+		{ 2, "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
+		  "RCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
+		  "RCPT TO:<n1@example.org>\r\nRCPT TO:<n2@example.org>\r\n"
+		  "RCPT TO:<n3@example.org>\r\nRCPT TO:<n4@example.org>\r\n"
+		  "NOOP\r\n",
+		  { "250-", "250 2.1.0", "250 2.1.5", "250 2.1.5", "452 4.5.3",
+		    "452 4.5.3", "452 4.5.3", "452 4.5.3", "421 4.7.0",
+		    NULL } },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct client c;
-
 		reset_config();
-		T.config.limits.max_commands_before_data = 2;
-		T.config.limits.max_errors = 1;
-		client_connect(&c, T.thread, &T.plain, NULL);
-		EXPECT(&c, "220 ");
-		client_send_str(&c, cases[i].send);
-		for (size_t k = 0; k < 6 && cases[i].replies[k] != NULL; k++)
-			EXPECT(&c, cases[i].replies[k]);
-		WAIT_EOF(&c);
-		client_free(&c);
-		WAIT_SESSIONS_GONE();
-	}
-
-	/* Recipients over the limit are not junk until as many again
-	   were refused: a pipelining client sends them in a new
-	   transaction, and the one under way must not be cut off. */
-	{
-		static const char *const replies[] = {
-			"250-", "250 2.1.0", "250 2.1.5", "250 2.1.5",
-			"452 4.5.3", "452 4.5.3", "452 4.5.3", "452 4.5.3",
-			"421 4.7.0",
-		};
-		struct client c;
-
-		reset_config();
-		T.config.limits.max_recipients = 2;
-		T.config.limits.max_commands_before_data = 2;
-		T.config.limits.max_errors = 1;
-		client_connect(&c, T.thread, &T.plain, NULL);
-		EXPECT(&c, "220 ");
-		client_send_str(&c, "EHLO a\r\nMAIL FROM:<a@remote.test>\r\n"
-		    "RCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
-		    "RCPT TO:<n1@example.org>\r\nRCPT TO:<n2@example.org>\r\n"
-		    "RCPT TO:<n3@example.org>\r\nRCPT TO:<n4@example.org>\r\n"
-		    "NOOP\r\n");
-		for (size_t k = 0; k < sizeof(replies) / sizeof(replies[0]); k++)
-			EXPECT(&c, replies[k]);
-		WAIT_EOF(&c);
-		client_free(&c);
-		WAIT_SESSIONS_GONE();
+		if (cases[i].max_recipients != 0)
+			H.config.limits.max_recipients =
+			    cases[i].max_recipients;
+		H.config.limits.max_commands_before_data = 2;
+		H.config.limits.max_errors = 1;
+		closing_script(cases[i].send, cases[i].replies);
 	}
 }
 
@@ -1762,40 +1679,10 @@ test_junk_commands(void)
 static void
 test_half_close_flood(void)
 {
-	const int n = 20000;
 	struct client c;
-	struct buf flood;
-	char *r;
-	int replies = 0;
 
-	reset_config();
-	T.config.limits.max_errors = 0;
-	T.config.limits.max_commands_before_data = 0;
-	client_connect_rcvbuf(&c, T.thread, &T.plain, NULL, 4096);
-	client_hello(&c);
-	buf_init(&flood, 0);
-	for (int i = 0; i < n; i++)
-		TEST_ASSERT(buf_append_str(&flood, "NOOP\r\n") == 0);
-	TEST_ASSERT(buf_append_str(&flood, "QUIT\r\n") == 0);
-	client_send(&c, flood.data, flood.len);
-	buf_clear(&flood);
-	TEST_ASSERT(shutdown(c.fd, SHUT_WR) == 0);
-	for (int i = 0; i < 50; i++)
-		pump();
-	while ((r = client_reply(&c)) != NULL) {
-		bool quit = strncmp(r, "221 ", 4) == 0;
-
-		if (!quit)
-			TEST_EQ_STR(r, "250 2.0.0 Ok");
-		free(r);
-		if (quit)
-			break;
-		replies++;
-	}
-	TEST_EQ_INT(replies, n);
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	noop_flood(&c, "QUIT\r\n", "221 ", true);
+	CLIENT_CLOSED(&c);
 }
 
 /* The unknown-recipient delay is the server's wait too: an idle timeout
@@ -1807,42 +1694,55 @@ test_delay_outlasts_idle_timeout(void)
 	long long t0;
 
 	reset_config();
-	T.config.limits.idle_timeout = 1;
-	T.config.limits.unknown_rcpt_delay_after = 1;
-	T.config.limits.unknown_rcpt_delay_ms = 1500;
-	client_connect(&c, T.thread, &T.plain, NULL);
+	H.config.limits.idle_timeout = 1;
+	H.config.limits.unknown_rcpt_delay_after = 1;
+	H.config.limits.unknown_rcpt_delay_ms = 1500;
+	client_plain(&c);
 	client_hello(&c);
 	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<n1@example.org>\r\nRCPT TO:<alice@example.org>\r\n");
-	t0 = now_ms();
-	EXPECT(&c, "250 2.1.0");
-	EXPECT(&c, "550 5.1.1");
-	EXPECT(&c, "250 2.1.5");
-	TEST_ASSERT(now_ms() - t0 >= 1400);
+	t0 = smtpd_testlib_now_ms();
+	EXPECT_ALL(&c, "250 2.1.0", "550 5.1.1", "250 2.1.5");
+	TEST_ASSERT(smtpd_testlib_now_ms() - t0 >= 1400);
 	/* Then the client's idle timeout applies again. */
 	EXPECT(&c, "421 4.4.2");
-	WAIT_EOF(&c);
-	client_free(&c);
-	WAIT_SESSIONS_GONE();
+	CLIENT_CLOSED(&c);
 }
 
 /* --- setup -------------------------------------------------------------- */
 
+/* Two domains; alice, bob and carol (disabled); a postmaster alias on the
+   domain that is the parent of HOST. */
+static int
+fill_directory(struct directory *dir, struct directory_error *err)
+{
+	static const char *const dest[] = { "alice@example.org" };
+
+	if (directory_admin_domain_add(dir, "example.org", err) == -1 ||
+	    directory_admin_domain_add(dir, "example.test", err) == -1 ||
+	    directory_admin_account_add(dir, "alice@example.org", NULL, NULL,
+	    0, NULL, err) == -1 ||
+	    directory_admin_account_add(dir, "bob@example.org", NULL, NULL, 0,
+	    NULL, err) == -1 ||
+	    directory_admin_account_add(dir, "carol@example.org", NULL, NULL,
+	    0, NULL, err) == -1 ||
+	    directory_admin_account_set_enabled(dir, "carol@example.org",
+	    false, err) == -1 ||
+	    directory_admin_alias_add(dir, "postmaster@example.test", dest, 1,
+	    DIRECTORY_ALIAS_KEEP, err) == -1)
+		return -1;
+	return 0;
+}
+
 static void
 setup(void)
 {
-	static const char *const dest[] = { "alice@example.org" };
-	struct directory_error derr = { 0 };
-	struct directory *dir = NULL;
 	char *error = NULL, *cert, *key;
 	socklen_t alen = sizeof(T.laddr);
 	int one = 1;
 
-	T.dir = test_tmpdir();
-	config_limits_defaults(&T.defaults);
-	T.config.limits = T.defaults;
-	T.config.hostname = xstrdup(HOST);
-	T.config.data_dir = xstrdup(T.dir);
+	smtpd_testlib_init(&H, HOST);
+	smtpd_testlib_open(&H, test_tmpdir(), fill_directory);
 	T.plain = (struct config_listener){ .name = "plain",
 	    .address = "127.0.0.1", .port = 25,
 	    .protocol = CONFIG_PROTOCOL_SMTP, .tls = CONFIG_TLS_NONE };
@@ -1853,27 +1753,8 @@ setup(void)
 	T.implicit.name = "implicit";
 	T.implicit.tls = CONFIG_TLS_IMPLICIT;
 
-	if (directory_open(T.dir, true, &dir, &error) == -1)
-		panic("setup: directory_open: %s", error);
-	if (directory_admin_domain_add(dir, "example.org", &derr) == -1 ||
-	    directory_admin_domain_add(dir, "example.test", &derr) == -1 ||
-	    directory_admin_account_add(dir, "alice@example.org", NULL, NULL,
-	    0, NULL, &derr) == -1 ||
-	    directory_admin_account_add(dir, "bob@example.org", NULL, NULL, 0,
-	    NULL, &derr) == -1 ||
-	    directory_admin_account_add(dir, "carol@example.org", NULL, NULL,
-	    0, NULL, &derr) == -1 ||
-	    directory_admin_account_set_enabled(dir, "carol@example.org",
-	    false, &derr) == -1 ||
-	    directory_admin_alias_add(dir, "postmaster@example.test", dest, 1,
-	    DIRECTORY_ALIAS_KEEP, &derr) == -1)
-		panic("setup: directory: %s", derr.message);
-	directory_close(&dir);
-	if (queue_open(T.dir, &T.queue, &error) == -1)
-		panic("setup: queue_open: %s", error);
-
-	cert = xasprintf("%s/cert.pem", T.dir);
-	key = xasprintf("%s/key.pem", T.dir);
+	cert = xasprintf("%s/cert.pem", H.dir);
+	key = xasprintf("%s/key.pem", H.dir);
 	if (tls_generate_self_signed(HOST, cert, key, &error) == -1 ||
 	    (T.server_tls = tls_server_ctx_new(cert, key, &error)) == NULL)
 		panic("setup: tls: %s", error);
@@ -1885,12 +1766,6 @@ setup(void)
 	SSL_CTX_set_verify(T.client_tls, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(T.client_tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-
-	T.base = event_base_new();
-	if (T.base == NULL)
-		panic("setup: event_base_new");
-	worker_base_attach(T.base);
-	T.thread = smtpd_thread_new(T.base, &T.config);
 
 	T.lfd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&T.laddr, 0, sizeof(T.laddr));
@@ -1907,16 +1782,9 @@ static void
 teardown(void)
 {
 	close(T.lfd);
-	smtpd_thread_free(&T.thread);
-	queue_close(&T.queue);
-	worker_base_detach(T.base);
-	event_base_free(T.base);
 	SSL_CTX_free(T.server_tls);
 	SSL_CTX_free(T.client_tls);
-	(void)fsutil_remove_tree(T.dir);
-	free(T.dir);
-	free(T.config.hostname);
-	free(T.config.data_dir);
+	smtpd_testlib_clear(&H);
 }
 
 int

@@ -37,6 +37,16 @@ class RawSMTP:
         self.send(text + "\r\n")
         return self.reply()
 
+    def hello(self, name="client.test"):
+        """Reads the greeting and says EHLO; returns both replies."""
+        return self.reply(), self.cmd("EHLO " + name)
+
+    def to_data(self, sender="a@sender.test", rcpt="bob@example.org"):
+        """MAIL, RCPT and DATA; returns the codes of their three replies."""
+        return [self.cmd("MAIL FROM:<%s>" % sender)[0],
+                self.cmd("RCPT TO:<%s>" % rcpt)[0],
+                self.cmd("DATA")[0]]
+
     def starttls(self):
         code, _ = self.cmd("STARTTLS")
         assert code == 220

@@ -73,11 +73,8 @@ def test_graceful_shutdown(tmp_path_factory):
     idle = RawSMTP(p.smtp_port)
     assert idle.reply()[0] == 220
     busy = RawSMTP(p.smtp_port)
-    busy.reply()
-    busy.cmd("EHLO client.test")
-    busy.cmd("MAIL FROM:<a@sender.test>")
-    busy.cmd("RCPT TO:<bob@example.org>")
-    assert busy.cmd("DATA")[0] == 354
+    busy.hello()
+    assert busy.to_data()[2] == 354
     busy.send(b"Subject: during shutdown\r\n\r\n")
     p.proc.send_signal(signal.SIGTERM)
     # The idle session is told and closed.

@@ -107,8 +107,7 @@ def test_pipelined_transaction_in_one_write(petrel):
 
 def test_bdat(petrel):
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    c.cmd("EHLO client.test")
+    c.hello()
     assert c.cmd("MAIL FROM:<a@sender.test> BODY=BINARYMIME")[0] == 250
     assert c.cmd("RCPT TO:<bob@example.org>")[0] == 250
     part1 = b"Subject: chunked\r\n\r\nfirst chunk with a bare \n and \x00 byte\r\n"
@@ -126,8 +125,7 @@ def test_bdat(petrel):
 
 def test_bdat_zero_last_and_pipelined(petrel):
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    c.cmd("EHLO client.test")
+    c.hello()
     body = b"Subject: p\r\n\r\nx\r\n"
     c.send(b"MAIL FROM:<a@sender.test>\r\nRCPT TO:<bob@example.org>\r\n"
            b"BDAT %d\r\n" % len(body) + body + b"BDAT 0 LAST\r\n")
@@ -160,8 +158,7 @@ def test_unknown_user(petrel):
 ])
 def test_relay_refused(petrel, rcpt):
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    c.cmd("EHLO client.test")
+    c.hello()
     assert c.cmd("MAIL FROM:<a@sender.test>")[0] == 250
     code, lines = c.cmd("RCPT TO:" + rcpt)
     assert 500 <= code < 600, (rcpt, lines)
@@ -171,16 +168,13 @@ def test_relay_refused(petrel, rcpt):
 
 def test_size_limits(petrel):
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    code, lines = c.cmd("EHLO client.test")
+    _, (code, lines) = c.hello()
     assert "250-SIZE 1048576" in lines
     code, lines = c.cmd("MAIL FROM:<a@sender.test> SIZE=2000000")
     assert code == 552 and "5.3.4" in lines[0]
     code, lines = c.cmd("MAIL FROM:<a@sender.test> SIZE=99999999999999999999999999")
     assert code in (501, 552)
-    assert c.cmd("MAIL FROM:<a@sender.test>")[0] == 250
-    assert c.cmd("RCPT TO:<bob@example.org>")[0] == 250
-    assert c.cmd("DATA")[0] == 354
+    assert c.to_data() == [250, 250, 354]
     line = b"x" * 78 + b"\r\n"
     for _ in range(1100000 // len(line)):
         c.send(line)
@@ -201,14 +195,11 @@ def test_size_limits(petrel):
 
 def test_long_lines(petrel):
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    c.cmd("EHLO client.test")
+    c.hello()
     code, lines = c.cmd("NOOP " + "a" * 2000)
     assert code == 500 and "5.5.2" in lines[0]
     assert c.cmd("NOOP")[0] == 250
-    assert c.cmd("MAIL FROM:<a@sender.test>")[0] == 250
-    assert c.cmd("RCPT TO:<bob@example.org>")[0] == 250
-    assert c.cmd("DATA")[0] == 354
+    assert c.to_data() == [250, 250, 354]
     c.send(b"Subject: long\r\n\r\n" + b"z" * 1200 + b"\r\n.\r\n")
     code, lines = c.reply()
     assert code == 500 and "line too long" in lines[0].lower()
@@ -217,8 +208,7 @@ def test_long_lines(petrel):
 
 def test_nul_in_command(petrel):
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    c.cmd("EHLO client.test")
+    c.hello()
     code, _ = c.cmd("MAIL FROM:<a@sender.test>\x00junk")
     assert code == 501
     code, _ = c.cmd("MAIL FROM:<a@sender.test>")
@@ -232,11 +222,8 @@ def test_nul_in_command(petrel):
 def test_smuggling(petrel, sneaky):
     """Only <CRLF>.<CRLF> ends DATA; the smuggled transaction stays body text."""
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    c.cmd("EHLO client.test")
-    c.cmd("MAIL FROM:<a@sender.test>")
-    c.cmd("RCPT TO:<bob@example.org>")
-    assert c.cmd("DATA")[0] == 354
+    c.hello()
+    assert c.to_data()[2] == 354
     before = {e["id"] for e in petrel.queue()}
     c.send(b"Subject: smuggle\r\n\r\nhello" + sneaky +
            b"MAIL FROM:<evil@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"
@@ -256,8 +243,7 @@ def test_smuggling(petrel, sneaky):
 
 def test_starttls_injection(petrel):
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    c.cmd("EHLO client.test")
+    c.hello()
     c.send(b"STARTTLS\r\nHELP\r\n")
     code, _ = c.reply()
     assert code == 220
@@ -274,8 +260,7 @@ def test_starttls_injection(petrel):
 
 def test_vrfy_expn_no_oracle(petrel):
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    c.cmd("EHLO client.test")
+    c.hello()
     a = c.cmd("VRFY bob@example.org")
     b = c.cmd("VRFY nobody@example.org")
     assert a[0] == 252 and a == b
@@ -297,8 +282,7 @@ def test_bad_sequence_and_unknown_command(petrel):
 
 def test_unknown_recipients_throttled_then_closed(petrel):
     c = RawSMTP(petrel.smtp_port, timeout=30)
-    c.reply()
-    c.cmd("EHLO client.test")
+    c.hello()
     c.cmd("MAIL FROM:<a@sender.test>")
     codes = []
     for i in range(25):
@@ -344,8 +328,7 @@ def test_live_directory_changes(petrel):
 
 def test_dsn_parameters_stored(petrel):
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    c.cmd("EHLO client.test")
+    c.hello()
     assert c.cmd("MAIL FROM:<a@sender.test> RET=HDRS ENVID=abc+2Bdef")[0] == 250
     assert c.cmd("RCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE "
                  "ORCPT=rfc822;bob@example.org")[0] == 250
@@ -361,8 +344,7 @@ def test_dsn_parameters_stored(petrel):
 def test_smtputf8(petrel):
     petrel.cli("user", "add", "jörg@example.org", "--password-stdin", input="pw-jorg\n")
     c = RawSMTP(petrel.smtp_port)
-    c.reply()
-    c.cmd("EHLO client.test")
+    c.hello()
     assert c.cmd("MAIL FROM:<ä@sender.test>")[0] == 553
     assert c.cmd("MAIL FROM:<ä@sender.test> SMTPUTF8")[0] == 250
     assert c.cmd("RCPT TO:<jörg@example.org>")[0] == 250

@@ -23,8 +23,7 @@ def peer_cert(port, starttls):
     if starttls:
         c = RawSMTP.__new__(RawSMTP)
         c.sock, c.buf = sock, b""
-        c.reply()
-        c.cmd("EHLO client.test")
+        c.hello()
         c.starttls()
         sock = c.sock
     else:
