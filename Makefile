@@ -5,6 +5,7 @@
 #   make check    ASan+UBSan build, unit tests, fuzz corpus replay, integration tests
 #   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS each
 #   make bench    benchmarks in bench/ (side by side with Postfix)
+#   make lint     include-direction check and clang-tidy
 
 CC      ?= cc
 PKGS    := libevent libevent_pthreads openssl sqlite3 inih libsodium libcrypt jansson
@@ -33,7 +34,7 @@ ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g $(SAN)
 PYTHON  := /usr/bin/python3
 FUZZ_SECONDS ?= 60
 
-.PHONY: all run check unit fuzz-replay integration fuzz bench clean deps
+.PHONY: all run check unit fuzz-replay integration fuzz bench clean deps lint
 all: $(B)/petrel
 
 # --- release build -----------------------------------------------------------
@@ -98,6 +99,7 @@ export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 # Builds in parallel, then runs the three stages in order so the output
 # reads top to bottom and pytest's summary is the last line.
 check: $(TEST_BINS) $(FUZZ_REPLAY_BINS) $(A)/petrel
+	@scripts/check-includes
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory integration
@@ -124,6 +126,12 @@ fuzz: $(FUZZERS:fuzz/%.c=$(F)/%)
 	@set -e; for f in $^; do n=$$(basename $$f); mkdir -p fuzz/corpus/$$n; \
 		d=; [ -f fuzz/$$n.dict ] && d=-dict=fuzz/$$n.dict; \
 		$$f $$d -max_total_time=$(FUZZ_SECONDS) fuzz/corpus/$$n; done
+
+# Include direction (also part of check) and clang-tidy's bug-prone checks.
+lint:
+	scripts/check-includes
+	clang-tidy --quiet -checks='-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-err33-c,clang-analyzer-*' \
+		$(SRCS) src/main.c -- $(BASE_CFLAGS)
 
 # --- running -----------------------------------------------------------------
 deps:

@@ -322,7 +322,7 @@ directory_resolve_expand(struct directory_resolve_ctx *c, int64_t id,
 	c->stack[c->depth++] = key;
 	for (size_t i = 0; i < n && !c->failed; i++)
 		directory_resolve_destination(c, dests[i], tag);
-	c->depth--;
+	c->stack[--c->depth] = NULL;
 	for (size_t i = 0; i < n; i++)
 		free(dests[i]);
 	free(dests);
