@@ -164,4 +164,5 @@ def petrel(tmp_path_factory):
     yield from serve(make_petrel(tmp_path_factory, limits={
         "max_message_size": "1M",
         "unknown_rcpt_delay_ms": "20",
+        "max_connections_per_ip": "200",
     }))

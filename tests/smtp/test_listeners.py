@@ -2,6 +2,7 @@
 import re
 import smtplib
 import socket
+import time
 
 import pytest
 
@@ -43,9 +44,18 @@ def test_connections_per_ip_limited(tmp_path_factory):
     p = make_petrel(tmp_path_factory, users=(), limits={"max_connections_per_ip": "5"})
     p.start()
     try:
-        conns = [RawSMTP(p.smtp_port) for _ in range(5)]
-        for c in conns:
-            assert c.reply()[0] == 220
+        # The start-up probe's slot may not be released yet: retry briefly.
+        conns = []
+        for _ in range(100):
+            c = RawSMTP(p.smtp_port)
+            if c.reply()[0] == 220:
+                conns.append(c)
+                if len(conns) == 5:
+                    break
+            else:
+                c.close()
+                time.sleep(0.02)
+        assert len(conns) == 5
         extra = RawSMTP(p.smtp_port)
         code, lines = extra.reply()
         assert code == 421 and "4.7.0" in lines[0]
