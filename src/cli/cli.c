@@ -61,7 +61,7 @@ static const char cli_usage_text[] =
 "\n"
 "Administration (works whether or not the server runs; changes apply at once):\n"
 "  domain VERB ...       domains: list, show, add, del, enable, disable,\n"
-"                        catchall\n"
+"                        dns, catchall\n"
 "  alias-domain VERB ... alias domains: list, add, del\n"
 "  user VERB ...         mailboxes: list, show, add, del, passwd, quota,\n"
 "                        enable, disable\n"

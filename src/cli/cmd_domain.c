@@ -14,12 +14,14 @@
    and the domain's own catch-all did not match; it lives here, next to
    the per-domain catch-all, rather than under a separate noun. */
 #include "cli/cli.h"
+#include "cli/cli_dns.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "directory/directory.h"
 #include "directory/directory_admin.h"
 #include "directory/directory_json.h"
@@ -28,6 +30,7 @@
 #define CMD_DOMAIN_USAGE \
 	"usage: petrel domain add DOMAIN | list | show DOMAIN |\n" \
 	"       del DOMAIN [--force] | enable DOMAIN | disable DOMAIN |\n" \
+	"       dns DOMAIN |\n" \
 	"       catchall DOMAIN [ADDRESS|--off] |\n" \
 	"       catchall --global [ADDRESS|--off]"
 
@@ -75,12 +78,42 @@ cmd_domain_show(struct cli *cli, struct directory *dir, const char *name,
 		directory_domain_clear(&d);
 		return cli_print_json(j);
 	}
-	if (done != NULL)
+	if (done != NULL && strcmp(done, "added") == 0) {
+		printf("domain %s added\nDNS records to publish (`petrel "
+		    "domain dns %s` prints them again):\n", d.name, d.name);
+		if (cli_dns_print(stdout, "  ", d.name,
+		    cli->config->hostname) == -1) {
+			directory_domain_clear(&d);
+			return cli_error("cannot write output");
+		}
+	} else if (done != NULL)
 		printf("domain %s %s\n", d.name, done);
 	else
 		cmd_domain_print(&d, true);
 	directory_domain_clear(&d);
 	return 0;
+}
+
+/* The DNS records to publish for a domain of ours (RFC 6186 SRV, MX, SPF,
+   DMARC), pointing at the configured host name. */
+static int
+cmd_domain_dns(struct cli *cli, struct directory *dir, const char *name)
+{
+	struct directory_error err = { 0 };
+	struct directory_domain d;
+	int rc;
+
+	if (directory_admin_domain_get(dir, name, &d, &err) == -1)
+		return cli_directory_error(&err, NULL);
+	if (cli->json)
+		rc = cli_print_json(json_pack("{s:s,s:o}", "domain", d.name,
+		    "records", cli_dns_json(d.name, cli->config->hostname)));
+	else
+		rc = cli_dns_print(stdout, "", d.name,
+		    cli->config->hostname) == 0 ? 0 :
+		    cli_error("cannot write output");
+	directory_domain_clear(&d);
+	return rc;
 }
 
 static int
@@ -257,7 +290,7 @@ cli_cmd_domain(struct cli *cli, int argc, char **argv)
 		/* parsed below */
 	} else if (strcmp(verb, "add") == 0 || strcmp(verb, "show") == 0 ||
 	    strcmp(verb, "del") == 0 || strcmp(verb, "enable") == 0 ||
-	    strcmp(verb, "disable") == 0) {
+	    strcmp(verb, "disable") == 0 || strcmp(verb, "dns") == 0) {
 		for (int i = 2; i < argc; i++) {
 			if (strcmp(argv[i], "--force") == 0 &&
 			    strcmp(verb, "del") == 0)
@@ -274,7 +307,8 @@ cli_cmd_domain(struct cli *cli, int argc, char **argv)
 		    CMD_DOMAIN_USAGE);
 	}
 
-	reads = strcmp(verb, "list") == 0 || strcmp(verb, "show") == 0;
+	reads = strcmp(verb, "list") == 0 || strcmp(verb, "show") == 0 ||
+	    strcmp(verb, "dns") == 0;
 	if (cli_open_directory(cli, !reads, &dir) != 0)
 		return 1;
 	if (strcmp(verb, "list") == 0) {
@@ -285,6 +319,8 @@ cli_cmd_domain(struct cli *cli, int argc, char **argv)
 		rc = cmd_domain_del(cli, dir, name, force);
 	} else if (strcmp(verb, "show") == 0) {
 		rc = cmd_domain_show(cli, dir, name, NULL);
+	} else if (strcmp(verb, "dns") == 0) {
+		rc = cmd_domain_dns(cli, dir, name);
 	} else {
 		if (strcmp(verb, "add") == 0)
 			rc = directory_admin_domain_add(dir, name, &err);

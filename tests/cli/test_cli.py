@@ -32,7 +32,14 @@ def test_quickstart_prints_dns_and_credentials(tmp_path):
 
 
 def test_domains(p):
-    p.cli("domain", "add", "Second.Test")
+    out = p.cli("domain", "add", "Second.Test").stdout
+    assert "domain second.test added" in out
+    assert "second.test. IN MX 10 mx.example.org." in out
+    dns = p.cli("domain", "dns", "second.test", json_out=True)
+    assert dns["domain"] == "second.test"
+    assert {"name": "_submissions._tcp.second.test.", "type": "SRV",
+            "value": "0 1 465 mx.example.org."} in dns["records"]
+    assert p.cli("domain", "dns", "nope.test", check=False).returncode == 1
     r = p.cli("domain", "add", "second.test", check=False)
     assert r.returncode == 1 and "exists" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert "second.test" in p.cli("domain", "list").stdout
