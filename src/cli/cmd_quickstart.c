@@ -242,8 +242,10 @@ out:
 	return ret;
 }
 
-/* The domain, the admin mailbox with a new password, and postmaster@
-   (RFC 5321 §4.5.1 requires it; DMARC reports go there) to admin. Things
+/* The domain, the admin mailbox with a new password, and postmaster@* to
+   admin: RFC 5321 §4.5.1 requires postmaster for every domain we serve and
+   DMARC reports go there; as a wildcard it also covers the domains added
+   later, unless one gets its own postmaster. Things
    a previous run left are taken as they are, but the admin password is
    always new: it is printed only once. */
 static int
@@ -287,7 +289,7 @@ cmd_quickstart_directory(struct cmd_quickstart *q)
 			goto out;
 		}
 	}
-	postmaster = xasprintf("postmaster@%s", q->domain);
+	postmaster = xstrdup("postmaster@*");
 	dest[0] = q->admin;
 	if (directory_admin_alias_add(dir, postmaster, dest, 1,
 	    DIRECTORY_ALIAS_KEEP, &err) == -1) {

@@ -40,6 +40,8 @@ def test_domains(p):
     assert {"name": "_submissions._tcp.second.test.", "type": "SRV",
             "value": "0 1 465 mx.example.org."} in dns["records"]
     assert p.cli("domain", "dns", "nope.test", check=False).returncode == 1
+    # RFC 5321 §4.5.1: postmaster works for a domain added later too.
+    assert "admin@example.org" in p.cli("resolve", "postmaster@second.test").stdout
     r = p.cli("domain", "add", "second.test", check=False)
     assert r.returncode == 1 and "exists" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert "second.test" in p.cli("domain", "list").stdout
