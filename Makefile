@@ -8,7 +8,7 @@
 #   make lint     include-direction check and clang-tidy
 
 CC      ?= cc
-PKGS    := libevent libevent_pthreads openssl sqlite3 inih libsodium libcrypt jansson
+PKGS    := libevent libevent_pthreads openssl sqlite3 inih libsodium libcrypt jansson libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

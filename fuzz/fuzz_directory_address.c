@@ -242,9 +242,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The domain checker on raw bytes, NULs included. */
 	if (directory_address_domain((const char *)data, size, out,
 	    &error) == 0) {
-		CHECK(strlen(out) == size);
+		size_t olen = strlen(out);
+		bool ascii = true;
+		char again[DIRECTORY_DOMAIN_MAX + 1];
+
 		for (size_t i = 0; i < size; i++)
-			CHECK(out[i] < 'A' || out[i] > 'Z');
+			ascii = ascii && data[i] < 0x80;
+		/* ASCII names keep their length; U-labels become A-labels. */
+		CHECK(ascii ? olen == size : olen <= DIRECTORY_DOMAIN_MAX);
+		for (size_t i = 0; i < olen; i++)
+			CHECK((unsigned char)out[i] < 0x80 &&
+			    (out[i] < 'A' || out[i] > 'Z'));
+		/* Normalising is idempotent. */
+		CHECK(directory_address_domain(out, olen, again, &error) == 0 &&
+		    strcmp(again, out) == 0);
 	}
 
 	check_resolve(s, ra == 0);

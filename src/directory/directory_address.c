@@ -10,10 +10,14 @@
 #include "directory/directory_private.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <idn2.h>
+
 #include "lib/utf8.h"
+#include "lib/xmalloc.h"
 
 /* RFC 5322 §3.2.3 atext, ASCII part. */
 static bool
@@ -97,6 +101,33 @@ directory_address_literal(const char *s, size_t len, char *out,
 	return 0;
 }
 
+/* RFC 5890/5891 through libidn2: a domain with U-labels becomes its
+   A-label form, so "bücher.example" (an SMTPUTF8 client) and
+   "xn--bcher-kva.example" (everyone else) name one domain, stored once. */
+static int
+directory_address_domain_idna(const char *s, size_t len, char *out,
+    const char **error_r)
+{
+	char *in = xstrndup(s, len), *ascii = NULL;
+	int ret = -1;
+
+	if (strlen(in) != len) {
+		*error_r = "NUL in domain";
+		goto out;
+	}
+	if (idn2_to_ascii_8z(in, &ascii, IDN2_NONTRANSITIONAL |
+	    IDN2_NFC_INPUT) != IDN2_OK) {
+		*error_r = "invalid internationalized domain name";
+		goto out;
+	}
+	/* The A-labels go through the ASCII rules below (length, LDH). */
+	ret = directory_address_domain(ascii, strlen(ascii), out, error_r);
+out:
+	free(in);
+	idn2_free(ascii);
+	return ret;
+}
+
 int
 directory_address_domain(const char *s, size_t len, char *out,
     const char **error_r)
@@ -126,18 +157,26 @@ directory_address_domain(const char *s, size_t len, char *out,
 			continue;
 		}
 		if (u[i] >= 0x80) {
-			/* A U-label (RFC 6531 §3.2): kept as UTF-8; no IDNA
-			   mapping here, so an administrator adds the form
-			   senders use. */
+			/* A U-label (RFC 6531 §3.2): checked as UTF-8 here,
+			   then the whole name goes to its A-label form. */
 			size_t n = utf8_nonascii_len(u + i, len - i);
 
 			if (n == 0) {
 				*error_r = "invalid UTF-8 in domain";
 				return -1;
 			}
-			memcpy(out + i, s + i, n);
-			i += n;
-			label += n;
+			for (size_t j = i + n; j < len; ) {
+				size_t m = u[j] < 0x80 ? 1 :
+				    utf8_nonascii_len(u + j, len - j);
+
+				if (m == 0) {
+					*error_r = "invalid UTF-8 in domain";
+					return -1;
+				}
+				j += m;
+			}
+			return directory_address_domain_idna(s, len, out,
+			    error_r);
 		} else if ((u[i] >= 'a' && u[i] <= 'z') ||
 		    (u[i] >= '0' && u[i] <= '9')) {
 			out[i] = s[i];
@@ -258,5 +297,14 @@ directory_address_parse(const char *s, bool allow_wildcard,
 		addr_r->wildcard = true;
 		return 0;
 	}
-	return directory_address_domain(domain, dlen, addr_r->domain, error_r);
+	if (directory_address_domain(domain, dlen, addr_r->domain,
+	    error_r) == -1)
+		return -1;
+	/* The A-label form of a U-label domain is longer: the stored
+	   address must still fit (and parse again as itself). */
+	if (n + 1 + strlen(addr_r->domain) > DIRECTORY_ADDRESS_MAX) {
+		*error_r = "address too long";
+		return -1;
+	}
+	return 0;
 }

@@ -171,7 +171,10 @@ static const struct {
 	{ "J\xc3\xb6rg@example.org", false, 0, "J\xc3\xb6rg", "j\xc3\xb6rg",
 	    "example.org" },
 	{ "x@m\xc3\xbcller.example", false, 0, "x", "x",
-	    "m\xc3\xbcller.example" },
+	    "xn--mller-kva.example" },	/* IDNA: the A-label */
+	{ "x@M\xc3\x9cLLER.example", false, 0, "x", "x",
+	    "xn--mller-kva.example" },	/* UTS 46 maps case */
+	{ "x@\xe2\x98\x83.example", false, -1, NULL, NULL, NULL },
 	{ "x@localhost", false, 0, "x", "x", "localhost" },
 	{ "x@[192.0.2.1]", false, 0, "x", "x", "[192.0.2.1]" },
 	{ "x@[IPv6:2001:DB8::1]", false, 0, "x", "x", "[ipv6:2001:db8::1]" },
@@ -782,8 +785,9 @@ test_live_changes(void)
 	test_close(&dir);
 }
 
-/* SMTPUTF8 (RFC 6531): UTF-8 domains are kept as UTF-8 with their ASCII
-   letters folded; UTF-8 local parts likewise. */
+/* SMTPUTF8 (RFC 6531): UTF-8 domains are stored and matched in their
+   A-label form (IDNA, RFC 5891), so both spellings reach one domain;
+   UTF-8 local parts keep their bytes, ASCII letters folded. */
 static void
 test_resolve_utf8(void)
 {
@@ -794,12 +798,15 @@ test_resolve_utf8(void)
 	    "\xe7\x94\xa8\xe6\x88\xb7@m\xc3\xbcnchen.example", NULL, NULL, 0,
 	    NULL, err));
 	RESOLVES(dir, "\xe7\x94\xa8\xe6\x88\xb7@M\xc3\xbcNCHEN.example", false,
-	    "LOCAL \xe7\x94\xa8\xe6\x88\xb7@m\xc3\xbcnchen.example");
+	    "LOCAL \xe7\x94\xa8\xe6\x88\xb7@xn--mnchen-3ya.example");
 	RESOLVES(dir, "\xe7\x94\xa8\xe6\x88\xb7+t\xc3\xa4g@m\xc3\xbcnchen.example",
-	    false, "LOCAL \xe7\x94\xa8\xe6\x88\xb7@m\xc3\xbcnchen.example#t\xc3\xa4g");
+	    false, "LOCAL \xe7\x94\xa8\xe6\x88\xb7@xn--mnchen-3ya.example#t\xc3\xa4g");
+	RESOLVES(dir, "\xe7\x94\xa8\xe6\x88\xb7@XN--MNCHEN-3YA.example", false,
+	    "LOCAL \xe7\x94\xa8\xe6\x88\xb7@xn--mnchen-3ya.example");
 	TEST_ASSERT(directory_is_local_domain(dir, "M\xc3\xbcnchen.EXAMPLE"));
-	/* No IDNA mapping: the A-label is another name. */
-	TEST_ASSERT(!directory_is_local_domain(dir, "xn--mnchen-3ya.example"));
+	TEST_ASSERT(directory_is_local_domain(dir, "xn--mnchen-3ya.example"));
+	/* Disallowed in IDNA2008 (a symbol), though valid UTF-8. */
+	TEST_ASSERT(!directory_is_local_domain(dir, "\xe2\x98\x83.example"));
 	test_close(&dir);
 }
 

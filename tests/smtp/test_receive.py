@@ -373,3 +373,22 @@ def test_many_sessions_at_once(petrel):
         ids.add(queued_id(lines[0]))
         c.close()
     assert len(ids) == 40
+
+
+def test_internationalized_domain_both_spellings(petrel):
+    """An IDN domain is one domain whether a client writes its U-labels
+    (SMTPUTF8) or its A-labels (everyone else)."""
+    out = petrel.cli("domain", "add", "bücher.test").stdout
+    assert "xn--bcher-kva.test" in out
+    petrel.cli("user", "add", "anna@BÜCHER.test", "--password-stdin", input="pw-anna\n")
+    c = RawSMTP(petrel.smtp_port)
+    c.reply()
+    c.cmd("EHLO client.test")
+    assert c.cmd("MAIL FROM:<a@sender.test>")[0] == 250
+    assert c.cmd("RCPT TO:<anna@xn--bcher-kva.test>")[0] == 250
+    assert c.cmd("RCPT TO:<anna@bücher.test>")[0] == 553   # needs SMTPUTF8
+    assert c.cmd("RSET")[0] == 250
+    assert c.cmd("MAIL FROM:<a@sender.test> SMTPUTF8")[0] == 250
+    assert c.cmd("RCPT TO:<anna@bücher.test>")[0] == 250
+    assert c.cmd("RCPT TO:<nobody@bücher.test>")[0] == 550
+    c.cmd("QUIT")
