@@ -83,7 +83,7 @@ cli_cmd_serve(struct cli *cli, int argc, char **argv)
 	smtpd = smtpd_new(config, queue);
 	server_set_protocol(server, CONFIG_PROTOCOL_SMTP,
 	    smtpd_protocol(smtpd, CONFIG_PROTOCOL_SMTP));
-	/* XXX submission AUTH is the next issue: until then submission
+	/* XXX #5: submission with AUTH; until then submission
 	   sessions refuse relaying exactly as the MTA port does. */
 	server_set_protocol(server, CONFIG_PROTOCOL_SUBMISSION,
 	    smtpd_protocol(smtpd, CONFIG_PROTOCOL_SUBMISSION));

@@ -4,8 +4,9 @@
    reads past len. Decoded strings hold no NUL or control byte, which is
    what lets callers use them as C strings and in header fields.
    U-labels (RFC 6531 domains) are checked for length on their A-label
-   form (RFC 3492 Punycode, computed here); XXX: no IDNA2008 code point
-   rules yet (needs libidn2, not in the build). */
+   form (RFC 3492 Punycode, computed here). IDNA2008 code point rules are
+   applied only where a domain is ours (the directory, with libidn2): a
+   sender's domain is not ours to judge, as in Postfix. */
 #include "mail/address.h"
 
 #include <arpa/inet.h>

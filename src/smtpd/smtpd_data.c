@@ -51,7 +51,7 @@ smtpd_data_open(struct smtpd_session *s)
 		goto out;
 	}
 	r.helo = s->helo;
-	r.rdns = NULL;		/* XXX reverse DNS is a later issue */
+	r.rdns = NULL;		/* XXX #5: reverse DNS comes with libunbound */
 	r.addr = s->addr;
 	r.hostname = s->config->hostname;
 	r.proto = smtpd_received_protocol(s->esmtp, tls, false,
