@@ -6,6 +6,7 @@
 #   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS each
 #   make bench    benchmarks in bench/ (side by side with Postfix)
 #   make lint     include-direction check and clang-tidy
+#   make install  build/petrel to $(PREFIX)/bin, the systemd unit to /etc/systemd/system
 
 CC      ?= cc
 PKGS    := libevent libevent_pthreads openssl sqlite3 inih libsodium libcrypt jansson libidn2
@@ -34,7 +35,7 @@ ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -g $(SAN)
 PYTHON  := /usr/bin/python3
 FUZZ_SECONDS ?= 60
 
-.PHONY: all run check unit fuzz-replay integration fuzz bench clean deps lint
+.PHONY: all run check unit fuzz-replay integration fuzz bench clean deps lint install
 all: $(B)/petrel
 
 # --- release build -----------------------------------------------------------
@@ -148,6 +149,11 @@ run: deps
 	fi
 	@echo; echo "Demo mailbox (from var/quickstart.txt):"; sed -n '/ login /{s/ — shown once//;p;q;}' var/quickstart.txt
 	$(B)/petrel -c var/petrel.conf serve
+
+PREFIX ?= /usr/local
+install: all
+	install -D -m 755 $(B)/petrel $(DESTDIR)$(PREFIX)/bin/petrel
+	install -D -m 644 contrib/petrel.service $(DESTDIR)/etc/systemd/system/petrel.service
 
 bench: all
 	bench/smtp-in/run
