@@ -81,10 +81,11 @@ class Petrel:
         self.admin_password = m.group(1) if m else None
         return r
 
-    def start(self, wait=True):
+    def start(self, wait=True, env=None):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([PETREL, "-c", self.conf, "serve"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **(env or {})))
         if wait:
             self.wait_port(self.ports["smtp"])
         return self.proc
