@@ -43,6 +43,13 @@
 /* A closing conn whose peer takes none of its last output for this long
    is aborted: a client that stops reading cannot pin the socket. */
 #define CONN_LINGER_MS (30 * 1000)
+/* The idle timer restarts on progress, not on any byte: a line end read,
+   output fully taken, or this many bytes moved either way since it was
+   last armed. A slowloris peer (a byte every few seconds, never a line
+   end) is cut by the idle timeout instead of holding a slot for ever;
+   this is Postfix's per-record deadline. 1 KiB per idle period is far
+   below any honest link. */
+#define CONN_PROGRESS_MIN 1024
 /* Largest single read: one TLS record's worth of plaintext. */
 #define CONN_READ_CHUNK (16 * 1024)
 /* First output allocation; it doubles as needed. */
@@ -92,6 +99,8 @@ struct conn {
 	bool out_blocked;	/* above out_high: reading stopped */
 	bool ssl_read_wants_write, ssl_write_wants_read, ssl_hs_wants_write;
 	bool ssl_dead;		/* fatal TLS error: no close_notify */
+	size_t progress;	/* bytes moved since the idle timer was armed */
+	bool got_lf;		/* a line end arrived since then */
 
 	char id[9];
 	char peer_addr[INET6_ADDRSTRLEN], local_addr[INET6_ADDRSTRLEN];
@@ -289,7 +298,27 @@ conn_is_plain_or_tls(const struct conn *conn)
 static void
 conn_arm_idle(struct conn *conn)
 {
+	conn->progress = 0;
+	conn->got_lf = false;
 	conn_arm_timer(conn, conn->limits.idle_timeout_ms);
+}
+
+/* n more bytes moved: is that enough to restart the idle (or linger)
+   timer? See CONN_PROGRESS_MIN. */
+static bool
+conn_progressed(struct conn *conn, size_t n)
+{
+	if (__builtin_add_overflow(conn->progress, n, &conn->progress))
+		conn->progress = SIZE_MAX;
+	return conn->got_lf || conn->progress >= CONN_PROGRESS_MIN;
+}
+
+static void
+conn_arm_linger(struct conn *conn)
+{
+	conn->progress = 0;
+	conn->got_lf = false;
+	conn_arm_timer(conn, CONN_LINGER_MS);
 }
 
 static bool
@@ -417,7 +446,7 @@ conn_begin_close(struct conn *conn, enum conn_close_reason reason)
 	conn->closing = true;
 	conn->reason = reason;
 	conn->redeliver = false;
-	conn_arm_timer(conn, CONN_LINGER_MS);
+	conn_arm_linger(conn);
 	conn_want_io(conn);
 }
 
@@ -546,7 +575,7 @@ conn_handshake(struct conn *conn)
 		conn->tls_desc = xasprintf("%s %s", SSL_get_version(conn->ssl),
 		    cipher != NULL ? SSL_CIPHER_get_name(cipher) : "unknown");
 		if (conn->closing) {
-			conn_arm_timer(conn, CONN_LINGER_MS);
+			conn_arm_linger(conn);
 			return 1;
 		}
 		conn_arm_idle(conn);
@@ -577,6 +606,7 @@ conn_flush(struct conn *conn)
 	struct conn_iobuf *out = &conn->out;
 	size_t before = conn_iobuf_len(out);
 	bool progress = false;
+	size_t sent = 0;
 
 	while (conn_iobuf_len(out) > 0) {
 		const char *p = out->data + out->start;
@@ -634,6 +664,7 @@ conn_flush(struct conn *conn)
 		if (conn->tls == CONN_TLS_FLUSH)
 			conn->plain_out -= done;
 		progress = true;
+		sent += done;
 	}
 	if (conn_iobuf_len(out) == 0)
 		out->start = out->end = 0;
@@ -642,11 +673,14 @@ conn_flush(struct conn *conn)
 
 	size_t now = conn_iobuf_len(out);
 
-	/* A client that reads a long reply is not idle. */
-	if (conn->closing)
-		conn_arm_timer(conn, CONN_LINGER_MS);
-	else if (conn_is_plain_or_tls(conn))
-		conn_arm_idle(conn);
+	/* A client that reads a long reply is not idle; one that takes a
+	   byte now and then is (CONN_PROGRESS_MIN). */
+	if (conn_progressed(conn, sent) || now == 0) {
+		if (conn->closing)
+			conn_arm_linger(conn);
+		else if (conn_is_plain_or_tls(conn))
+			conn_arm_idle(conn);
+	}
 	if (conn->out_blocked && now < conn->limits.out_low) {
 		conn->out_blocked = false;
 		/* on_input again for lines held back by conn_read_line. */
@@ -684,6 +718,15 @@ conn_skip_buffered(struct conn *conn)
 	conn->skip_line = false;
 }
 
+/* Input counts towards the idle timer's progress (CONN_PROGRESS_MIN). */
+static void
+conn_note_input(struct conn *conn, const char *p, size_t n)
+{
+	if (!conn->got_lf && memchr(p, '\n', n) != NULL)
+		conn->got_lf = true;
+	(void)conn_progressed(conn, n);
+}
+
 /* One read. 1: bytes arrived; 3: bytes arrived and the socket is drained
    (a short plain read); 0: would block; 2: EOF; -1: finished. */
 static int
@@ -708,6 +751,7 @@ conn_read_once(struct conn *conn)
 		r = SSL_read(conn->ssl, in->data + in->end, (int)n);
 		saved_errno = errno;
 		if (r > 0) {
+			conn_note_input(conn, in->data + in->end, (size_t)r);
 			in->end += (size_t)r;
 			conn->ssl_read_wants_write = false;
 			return 1;
@@ -729,6 +773,7 @@ conn_read_once(struct conn *conn)
 		ssize_t r = read(conn->fd, in->data + in->end, n);
 
 		if (r > 0) {
+			conn_note_input(conn, in->data + in->end, (size_t)r);
 			in->end += (size_t)r;
 			/* Less than asked: the kernel had no more. The next
 			   read would only say EAGAIN; epoll (level-triggered)
@@ -777,7 +822,7 @@ conn_fill(struct conn *conn)
 		if (r == 3)
 			break;
 	}
-	if (got)
+	if (got && conn_progressed(conn, 0))
 		conn_arm_idle(conn);
 	if (conn_iobuf_len(&conn->in) == 0) {
 		conn->redeliver = false;

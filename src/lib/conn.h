@@ -31,9 +31,11 @@ struct conn_limits {
 	size_t in_max;		/* input buffer cap; default 64 KiB */
 	size_t out_high;	/* stop reading above this; default 256 KiB */
 	size_t out_low;		/* resume reading below this; default 64 KiB */
-	unsigned idle_timeout_ms; /* no input, and no output taken by the
-				   peer, for this long: on_timeout;
-				   default 5 min */
+	unsigned idle_timeout_ms; /* no progress for this long:
+				   on_timeout; default 5 min. Progress is
+				   a line end read, all output taken, or
+				   1 KiB moved either way: a byte now and
+				   then (slowloris) is not */
 	unsigned handshake_timeout_ms; /* TLS handshake; default 30 s */
 };
 

@@ -1,7 +1,8 @@
 /* conn_test.c — conn over socketpairs and loopback TCP: line framing fed
-   byte by byte, limits, backpressure, timeouts, closing from inside
-   callbacks, half-close, STARTTLS injection and implicit TLS with an
-   in-process OpenSSL client on its own thread. */
+   byte by byte, limits, backpressure (and the buffer sizes it keeps),
+   timeouts (slowloris included), closing from inside callbacks,
+   half-close, STARTTLS injection and implicit TLS with an in-process
+   OpenSSL client on its own thread. */
 #include "lib/conn.h"
 
 #include <arpa/inet.h>
@@ -42,6 +43,7 @@ enum mode {
 struct result {
 	struct buf lines;	/* "line|line|" ("line(LF)" for bare LF) */
 	unsigned nlines, ninput, ntls, ntimeout, ndrain;
+	size_t max_out;		/* peak conn_output_pending after a reply */
 	int closed;
 	enum conn_close_reason reason;
 	bool after_close_ok;
@@ -136,6 +138,8 @@ sess_on_input(struct conn *conn, void *ctx)
 		case MODE_ECHO:
 			sess_record(s, line, len, bare);
 			conn_printf(conn, "echo: %.*s\r\n", (int)len, line);
+			if (conn_output_pending(conn) > s->res->max_out)
+				s->res->max_out = conn_output_pending(conn);
 			break;
 		case MODE_BIG:
 			s->res->nlines++;
@@ -492,6 +496,51 @@ test_backpressure(void)
 	event_base_free(base);
 }
 
+/* A peer that pipelines without end and never reads: the output buffer
+   stays within out_high plus one reply although every command it sent is
+   answered from already buffered input, and the input within in_max. */
+static void
+test_backpressure_memory(void)
+{
+	struct event_base *base = event_base_new();
+	struct conn_limits limits = { .in_max = 8 * 1024,
+	    .out_high = 32 * 1024, .out_low = 8 * 1024 };
+	static const char cmd[] = "NOOP\r\n";
+	char chunk[64 * 1024];
+	size_t sent = 0, off = 0;
+	struct result res;
+	int fds[2], sndbuf = 4096;
+
+	for (size_t i = 0; i < sizeof(chunk); i++)
+		chunk[i] = cmd[i % (sizeof(cmd) - 1)];
+	sess_pair(base, fds, NULL, &limits, MODE_ECHO, 512, &res);
+	/* Small kernel buffers, so that conn's own buffers take the load. */
+	setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	setsockopt(fds[1], SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof(sndbuf));
+	long end = now_ms() + 300;
+
+	while (now_ms() < end) {
+		ssize_t n = send(fds[1], chunk + off, sizeof(chunk) - off,
+		    MSG_DONTWAIT);
+
+		if (n > 0) {
+			sent += (size_t)n;
+			off = (off + (size_t)n) % (sizeof(cmd) - 1);
+		}
+		pump_once(base);
+	}
+	/* Well past what fits: the session answered what it could, then
+	   conn_read_line held the rest back. */
+	TEST_ASSERT(sent > 2 * limits.out_high);
+	TEST_ASSERT(res.nlines > 0);
+	TEST_ASSERT(res.max_out <= limits.out_high + sizeof("echo: NOOP\r\n"));
+	TEST_ASSERT(res.max_out > limits.out_low);
+	close(fds[1]);
+	TEST_ASSERT(pump_until_closed(base, &res, 2000));
+	buf_clear(&res.lines);
+	event_base_free(base);
+}
+
 /* ---- timeouts and closing ----------------------------------------- */
 
 static void
@@ -516,6 +565,58 @@ test_idle_timeout(void)
 	TEST_EQ_INT(res.reason, CONN_CLOSE_TIMEOUT);
 	EXPECT_PEER(fds[1], "421 idle\r\n");
 	buf_clear(&res.lines);
+	event_base_free(base);
+}
+
+/* Slowloris: a byte now and then, never a line end, is not activity; the
+   idle timeout cuts the peer. A steady stream without line ends (BDAT,
+   a long line being refused) and whole lines still are. */
+static void
+test_idle_slowloris(void)
+{
+	struct event_base *base = event_base_new();
+	struct conn_limits limits = { .idle_timeout_ms = 150 };
+	char chunk[600];
+	struct result res;
+	long start;
+	int fds[2];
+
+	/* One byte every 30 ms: cut after the idle timeout. */
+	sess_pair(base, fds, NULL, &limits, MODE_LINES, 100000, &res);
+	start = now_ms();
+	while (!res.closed && now_ms() - start < 1500) {
+		(void)send(fds[1], "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		pump_for(base, 30);
+	}
+	TEST_EQ_INT(res.closed, 1);
+	TEST_ASSERT(now_ms() - start < 600);
+	TEST_EQ_INT(res.ntimeout, 1);
+	TEST_EQ_INT(res.reason, CONN_CLOSE_TIMEOUT);
+	TEST_EQ_INT(res.nlines, 0);
+	close(fds[1]);
+	/* (Before the fix it lived on: let it go before res is reused.) */
+	pump_until_closed(base, &res, 2000);
+	buf_clear(&res.lines);
+
+	/* 600 bytes every 50 ms (no line end) and a line every 50 ms both
+	   keep it open well past the timeout. */
+	memset(chunk, 'y', sizeof(chunk));
+	for (int pass = 0; pass < 2; pass++) {
+		sess_pair(base, fds, NULL, &limits, MODE_LINES, 100000, &res);
+		start = now_ms();
+		while (now_ms() - start < 500) {
+			if (pass == 0)
+				send_all(fds[1], chunk, sizeof(chunk));
+			else
+				send_str(fds[1], "a\r\n");
+			pump_for(base, 50);
+		}
+		TEST_EQ_INT(res.closed, 0);
+		TEST_ASSERT(pump_until_closed(base, &res, 2000));
+		TEST_EQ_INT(res.reason, CONN_CLOSE_TIMEOUT);
+		close(fds[1]);
+		buf_clear(&res.lines);
+	}
 	event_base_free(base);
 }
 
@@ -1072,7 +1173,9 @@ main(void)
 	TEST_RUN(test_line_too_long);
 	TEST_RUN(test_in_max);
 	TEST_RUN(test_backpressure);
+	TEST_RUN(test_backpressure_memory);
 	TEST_RUN(test_idle_timeout);
+	TEST_RUN(test_idle_slowloris);
 	TEST_RUN(test_close_in_callback);
 	TEST_RUN(test_close_outside_callback);
 	TEST_RUN(test_pause_and_half_close);

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "lib/log.h"
 #include "lib/xmalloc.h"
 
 struct worker_base;
@@ -84,10 +85,11 @@ worker_base_destroy(struct worker_base *wb)
 	free(wb);
 }
 
-/* Finds base's worker_base and takes a reference; panics when base was
-   never attached (a bug in the caller). */
+/* Finds base's worker_base and takes a reference. NULL when base is not
+   attached (any more): a service thread may post to an I/O thread that
+   ended at the shutdown deadline. */
 static struct worker_base *
-worker_base_get(struct event_base *base)
+worker_base_find(struct event_base *base)
 {
 	struct worker_base *wb = worker_current;
 
@@ -110,6 +112,16 @@ worker_base_get(struct event_base *base)
 		pthread_mutex_unlock(&wb->lock);
 	}
 	pthread_mutex_unlock(&worker_registry_lock);
+	return wb;
+}
+
+/* worker_base_find for a submitter on the base's own thread: a base that
+   was never attached is a bug in the caller. */
+static struct worker_base *
+worker_base_get(struct event_base *base)
+{
+	struct worker_base *wb = worker_base_find(base);
+
 	if (wb == NULL)
 		panic("worker: event_base %p is not attached", (void *)base);
 	return wb;
@@ -362,10 +374,20 @@ worker_submit(struct worker_pool *pool, struct event_base *base,
 void
 worker_post(struct event_base *base, worker_done_fn *fn, void *ctx)
 {
-	struct worker_item *item = xcalloc(1, sizeof(*item));
+	struct worker_base *wb = worker_base_find(base);
+	struct worker_item *item;
 
+	if (wb == NULL) {
+		/* Detached: its loop will never run fn (worker.h). The
+		   queue's committer finishing a batch after an I/O thread
+		   left at the shutdown deadline ends up here; it used to
+		   panic the daemon on its way out. */
+		log_debug("worker: event=post_dropped reason=detached");
+		return;
+	}
+	item = xcalloc(1, sizeof(*item));
 	item->done = fn;
 	item->ctx = ctx;
-	item->wb = worker_base_get(base);
+	item->wb = wb;
 	worker_complete(item);
 }

@@ -39,6 +39,8 @@ void worker_base_detach(struct event_base *base);
 
 /* Posts fn(ctx) to run on the thread that dispatches base (a cross-thread
    wake-up; used by services such as the queue's group committer).
-   Thread-safe. */
+   Thread-safe. When base is no longer attached (worker_base_detach ran:
+   its thread ended, e.g. at the shutdown deadline) fn is not run, as
+   worker_pool_free does with done(). */
 void worker_post(struct event_base *base, worker_done_fn *fn, void *ctx);
 #endif

@@ -1,7 +1,7 @@
 /* worker_test.c — the pool runs work() on its threads and done() on the
    thread that dispatches the job's event_base; worker_post wakes a base
-   from another thread; detach drops late completions; freeing the pool
-   runs what was queued. */
+   from another thread; detach drops late completions and late posts;
+   freeing the pool runs what was queued. */
 #include "lib/worker.h"
 
 #include <pthread.h>
@@ -318,6 +318,58 @@ test_detach_inside_done(void)
 	event_base_free(base);
 }
 
+/* A service thread (the queue's committer) may finish a batch after an
+   I/O thread left at the shutdown deadline and detached its base: the
+   post is dropped, not a panic; posts racing with the detach either run
+   on the loop or are dropped, never both and never on freed memory. */
+static atomic_int late_runs;
+static atomic_bool poster_stop;
+
+static void
+late_done(void *ctx)
+{
+	(void)ctx;
+	atomic_fetch_add(&late_runs, 1);
+}
+
+static void *
+late_poster_main(void *arg)
+{
+	struct event_base *base = arg;
+
+	while (!atomic_load(&poster_stop))
+		worker_post(base, late_done, NULL);
+	/* Surely after the detach now. */
+	worker_post(base, late_done, NULL);
+	return NULL;
+}
+
+static void
+test_post_after_detach(void)
+{
+	struct event_base *base;
+	pthread_t tid;
+	int before;
+
+	worker_threads_init();
+	base = event_base_new();
+	atomic_store(&late_runs, 0);
+	atomic_store(&poster_stop, false);
+	worker_base_attach(base);
+	pthread_create(&tid, NULL, late_poster_main, base);
+	/* Some posts run here, then the thread "ends". */
+	while (atomic_load(&late_runs) < 10)
+		event_base_loop(base, EVLOOP_ONCE);
+	worker_base_detach(base);
+	before = atomic_load(&late_runs);
+	atomic_store(&poster_stop, true);
+	pthread_join(tid, NULL);
+	worker_post(base, late_done, NULL);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	TEST_EQ_INT(atomic_load(&late_runs), before);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -328,5 +380,6 @@ main(void)
 	TEST_RUN(test_free_runs_queue);
 	TEST_RUN(test_detach_drops_late_done);
 	TEST_RUN(test_detach_inside_done);
+	TEST_RUN(test_post_after_detach);
 	return test_done();
 }
