@@ -1,24 +1,22 @@
-/* conn.c — a client socket on libevent events, OpenSSL on the fd (conn.h).
+/* conn.c — a client socket on libevent events (conn.h): creation, the
+   event driver, timers and closing. Reads are in conn_input.c, writes in
+   conn_output.c, OpenSSL in conn_tls.c; struct conn in conn_private.h.
    Invariants: conn_io() alone moves data, public functions only change
    state and schedule it (ev_defer), so no callback runs inside another conn
    call; no public function calls on_close or frees: conn_release() does,
    when the outermost event callback leaves (busy == 0), so a session may
-   close itself in any callback. Input read before conn_starttls() is
-   dropped and nothing is read in plaintext after it (RFC 3207 §4.2).
-   OpenSSL's per-thread error queue is cleared before every SSL call. The
-   process ignores SIGPIPE (server_new): OpenSSL writes with write(2). */
-#include "conn.h"
+   close itself in any callback. */
+#include "lib/conn_private.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -30,9 +28,7 @@
 #include <openssl/ssl.h>
 
 #include "lib/log.h"
-#include "lib/tls.h"
 #include "lib/xmalloc.h"
-
 #define CONN_IN_MAX_DEFAULT (64 * 1024)
 #define CONN_OUT_HIGH_DEFAULT (256 * 1024)
 #define CONN_OUT_LOW_DEFAULT (64 * 1024)
@@ -50,66 +46,10 @@
    this is Postfix's per-record deadline. 1 KiB per idle period is far
    below any honest link. */
 #define CONN_PROGRESS_MIN 1024
-/* Largest single read: one TLS record's worth of plaintext. */
-#define CONN_READ_CHUNK (16 * 1024)
-/* First output allocation; it doubles as needed. */
-#define CONN_OUT_MIN 512
+
 /* Unread input discarded before close(2), so the kernel ends with FIN
    instead of RST (which would drop our last reply still queued). */
 #define CONN_CLOSE_DRAIN (64 * 1024)
-
-enum conn_tls {
-	CONN_TLS_NONE,		/* plaintext */
-	CONN_TLS_FLUSH,		/* STARTTLS: plaintext output still to send */
-	CONN_TLS_HANDSHAKE,
-	CONN_TLS_ON,
-};
-
-/* Bytes live in data[start, end); storage is freed while empty. */
-struct conn_iobuf {
-	char *data;
-	size_t start, end, cap;
-};
-
-struct conn {
-	struct event_base *base;
-	int fd;
-	SSL *ssl;
-	enum conn_tls tls;
-	struct conn_limits limits;
-	struct conn_callbacks cb;
-	void *ctx;
-
-	struct event *ev_read, *ev_write, *ev_timer, *ev_defer;
-	bool read_added, write_added, defer_pending;
-
-	struct conn_iobuf in, out;
-	size_t plain_out;	/* CONN_TLS_FLUSH: bytes of out to send clear */
-
-	unsigned busy;		/* nesting of our event callbacks */
-	bool in_io;		/* inside conn_io: it updates events on exit */
-	bool closing;		/* flush what is queued, then finish */
-	bool finished;		/* fd closed; on_close pending */
-	enum conn_close_reason reason;
-
-	bool input_paused;	/* by the session */
-	bool redeliver;		/* on_input owed after a resume */
-	bool peer_eof;
-	bool skip_line;		/* drop input up to the next LF */
-	bool out_blocked;	/* above out_high: reading stopped */
-	bool ssl_read_wants_write, ssl_write_wants_read, ssl_hs_wants_write;
-	bool ssl_dead;		/* fatal TLS error: no close_notify */
-	size_t progress;	/* bytes moved since the idle timer was armed */
-	bool got_lf;		/* a line end arrived since then */
-
-	char id[9];
-	char peer_addr[INET6_ADDRSTRLEN], local_addr[INET6_ADDRSTRLEN];
-	uint16_t peer_port, local_port;
-	bool peer_loopback;
-	char *tls_desc;
-
-	struct conn *live_prev, *live_next;
-};
 
 /* This thread's conns, for conn_abort_all. */
 static _Thread_local struct conn *conn_live;
@@ -117,8 +57,6 @@ static _Thread_local struct conn *conn_live;
 static pthread_once_t conn_id_once = PTHREAD_ONCE_INIT;
 static uint32_t conn_id_seed;
 static atomic_uint_fast32_t conn_id_counter;
-
-static void conn_io(struct conn *conn);
 
 static void
 conn_id_init(void)
@@ -143,12 +81,6 @@ conn_id_mix(uint32_t h)
 	return h;
 }
 
-static size_t
-conn_iobuf_len(const struct conn_iobuf *b)
-{
-	return b->end - b->start;
-}
-
 static void
 conn_iobuf_free(struct conn_iobuf *b)
 {
@@ -159,7 +91,7 @@ conn_iobuf_free(struct conn_iobuf *b)
 /* Room for at least n bytes after end: moves the data to the front, then
    grows. Callers bound n (input by in_max; output is bounded by what the
    session writes per input, conn.h). */
-static void
+void
 conn_iobuf_reserve(struct conn_iobuf *b, size_t n, size_t min_cap)
 {
 	size_t len = b->end - b->start, need, cap;
@@ -266,7 +198,7 @@ conn_init_addrs(struct conn *conn)
 
 /* ---- events and timers -------------------------------------------- */
 
-static void
+void
 conn_want_io(struct conn *conn)
 {
 	if (conn->defer_pending)
@@ -275,7 +207,7 @@ conn_want_io(struct conn *conn)
 	event_active(conn->ev_defer, EV_TIMEOUT, 0);
 }
 
-static void
+void
 conn_arm_timer(struct conn *conn, unsigned ms)
 {
 	if (ms == 0) {
@@ -289,13 +221,13 @@ conn_arm_timer(struct conn *conn, unsigned ms)
 	evtimer_add(conn->ev_timer, &tv);
 }
 
-static bool
+bool
 conn_is_plain_or_tls(const struct conn *conn)
 {
 	return conn->tls == CONN_TLS_NONE || conn->tls == CONN_TLS_ON;
 }
 
-static void
+void
 conn_arm_idle(struct conn *conn)
 {
 	conn->progress = 0;
@@ -305,7 +237,7 @@ conn_arm_idle(struct conn *conn)
 
 /* n more bytes moved: is that enough to restart the idle (or linger)
    timer? See CONN_PROGRESS_MIN. */
-static bool
+bool
 conn_progressed(struct conn *conn, size_t n)
 {
 	if (__builtin_add_overflow(conn->progress, n, &conn->progress))
@@ -313,7 +245,7 @@ conn_progressed(struct conn *conn, size_t n)
 	return conn->got_lf || conn->progress >= CONN_PROGRESS_MIN;
 }
 
-static void
+void
 conn_arm_linger(struct conn *conn)
 {
 	conn->progress = 0;
@@ -321,7 +253,7 @@ conn_arm_linger(struct conn *conn)
 	conn_arm_timer(conn, CONN_LINGER_MS);
 }
 
-static bool
+bool
 conn_can_read(const struct conn *conn)
 {
 	return !conn->finished && !conn->closing && !conn->peer_eof &&
@@ -428,7 +360,7 @@ conn_shutdown_fd(struct conn *conn, bool graceful)
 	conn_want_io(conn);
 }
 
-static void
+void
 conn_fail(struct conn *conn, enum conn_close_reason reason)
 {
 	if (conn->finished)
@@ -438,7 +370,7 @@ conn_fail(struct conn *conn, enum conn_close_reason reason)
 	conn_shutdown_fd(conn, false);
 }
 
-static void
+void
 conn_begin_close(struct conn *conn, enum conn_close_reason reason)
 {
 	if (conn->closing || conn->finished)
@@ -504,350 +436,6 @@ conn_leave(struct conn *conn)
 		conn_iobuf_free(&conn->out);
 }
 
-/* ---- TLS ---------------------------------------------------------- */
-
-static SSL *
-conn_ssl_new(struct conn *conn, SSL_CTX *tls)
-{
-	SSL *ssl;
-
-	ERR_clear_error();
-	ssl = SSL_new(tls);
-	if (ssl == NULL || SSL_set_fd(ssl, conn->fd) != 1)
-		panic("conn_ssl_new: SSL_new/SSL_set_fd failed");
-	SSL_set_accept_state(ssl);
-	/* Also on the SSL itself, for contexts not made by tls.c. */
-	SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS |
-	    SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF |
-	    SSL_OP_NO_RENEGOTIATION);
-	return ssl;
-}
-
-/* A TLS call failed with err (not WANT_*): an EOF without close_notify
-   counts as EOF (many MTAs just close), anything else is an error. */
-static void
-conn_tls_failed(struct conn *conn, const char *op, int err, int saved_errno)
-{
-	unsigned long e = ERR_peek_error();
-	bool eof = err == SSL_ERROR_ZERO_RETURN ||
-	    (err == SSL_ERROR_SYSCALL && e == 0 &&
-	    (saved_errno == 0 || saved_errno == ECONNRESET ||
-	    saved_errno == EPIPE)) ||
-	    (err == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
-	    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
-
-	if (err != SSL_ERROR_ZERO_RETURN)
-		conn->ssl_dead = true;
-	if (eof) {
-		ERR_clear_error();
-		conn->peer_eof = true;
-		conn_fail(conn, CONN_CLOSE_EOF);
-		return;
-	}
-	char reason[256];
-
-	if (err == SSL_ERROR_SYSCALL && e == 0)
-		snprintf(reason, sizeof(reason), "%s", strerror(saved_errno));
-	else
-		tls_error_text(reason, sizeof(reason));
-	log_info("conn: conn=%s event=tls_error op=%s peer=%s error=%s",
-	    conn->id, op, conn->peer_addr, reason);
-	conn_fail(conn, CONN_CLOSE_ERROR);
-}
-
-/* 1 done, 0 in progress, -1 the conn is finished. */
-static int
-conn_handshake(struct conn *conn)
-{
-	int r, err, saved_errno;
-
-	ERR_clear_error();
-	errno = 0;
-	r = SSL_do_handshake(conn->ssl);
-	saved_errno = errno;
-	if (r == 1) {
-		const SSL_CIPHER *cipher = SSL_get_current_cipher(conn->ssl);
-
-		conn->tls = CONN_TLS_ON;
-		conn->ssl_hs_wants_write = false;
-		conn->tls_desc = xasprintf("%s %s", SSL_get_version(conn->ssl),
-		    cipher != NULL ? SSL_CIPHER_get_name(cipher) : "unknown");
-		if (conn->closing) {
-			conn_arm_linger(conn);
-			return 1;
-		}
-		conn_arm_idle(conn);
-		if (conn->cb.on_tls != NULL) {
-			conn->busy++;
-			conn->cb.on_tls(conn, conn->ctx);
-			conn->busy--;
-			if (conn->finished)
-				return -1;
-		}
-		return 1;
-	}
-	err = SSL_get_error(conn->ssl, r);
-	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		conn->ssl_hs_wants_write = err == SSL_ERROR_WANT_WRITE;
-		return 0;
-	}
-	conn_tls_failed(conn, "handshake", err, saved_errno);
-	return -1;
-}
-
-/* ---- output ------------------------------------------------------- */
-
-/* Writes what the socket takes. 0, or -1 when the conn is finished. */
-static int
-conn_flush(struct conn *conn)
-{
-	struct conn_iobuf *out = &conn->out;
-	size_t before = conn_iobuf_len(out);
-	bool progress = false;
-	size_t sent = 0;
-
-	while (conn_iobuf_len(out) > 0) {
-		const char *p = out->data + out->start;
-		size_t len = conn_iobuf_len(out), done;
-
-		if (conn->tls == CONN_TLS_HANDSHAKE)
-			break;
-		if (conn->tls == CONN_TLS_FLUSH) {
-			if (conn->plain_out == 0)
-				break;
-			len = conn->plain_out;
-		}
-		if (conn->tls == CONN_TLS_ON) {
-			int n, err, saved_errno;
-
-			ERR_clear_error();
-			errno = 0;
-			n = SSL_write(conn->ssl, p, len > INT_MAX ? INT_MAX :
-			    (int)len);
-			saved_errno = errno;
-			if (n <= 0) {
-				err = SSL_get_error(conn->ssl, n);
-				conn->ssl_write_wants_read =
-				    err == SSL_ERROR_WANT_READ;
-				if (err == SSL_ERROR_WANT_READ ||
-				    err == SSL_ERROR_WANT_WRITE)
-					break;
-				conn_tls_failed(conn, "write", err,
-				    saved_errno);
-				return -1;
-			}
-			conn->ssl_write_wants_read = false;
-			done = (size_t)n;
-		} else {
-			ssize_t n = send(conn->fd, p, len, MSG_NOSIGNAL);
-
-			if (n == -1 && errno == ENOTSOCK)
-				n = write(conn->fd, p, len);
-			if (n == -1) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					break;
-				if (errno == EPIPE || errno == ECONNRESET)
-					conn->peer_eof = true;
-				else
-					log_debug("conn: conn=%s event=write_error "
-					    "error=%s", conn->id, strerror(errno));
-				conn_fail(conn, CONN_CLOSE_ERROR);
-				return -1;
-			}
-			done = (size_t)n;
-		}
-		out->start += done;
-		if (conn->tls == CONN_TLS_FLUSH)
-			conn->plain_out -= done;
-		progress = true;
-		sent += done;
-	}
-	if (conn_iobuf_len(out) == 0)
-		out->start = out->end = 0;
-	if (!progress)
-		return 0;
-
-	size_t now = conn_iobuf_len(out);
-
-	/* A client that reads a long reply is not idle; one that takes a
-	   byte now and then is (CONN_PROGRESS_MIN). */
-	if (conn_progressed(conn, sent) || now == 0) {
-		if (conn->closing)
-			conn_arm_linger(conn);
-		else if (conn_is_plain_or_tls(conn))
-			conn_arm_idle(conn);
-	}
-	if (conn->out_blocked && now < conn->limits.out_low) {
-		conn->out_blocked = false;
-		/* on_input again for lines held back by conn_read_line. */
-		if (conn->redeliver)
-			conn_want_io(conn);
-	}
-	if (!conn->closing && conn->cb.on_drain != NULL &&
-	    conn_is_plain_or_tls(conn) &&
-	    (now == 0 || (before >= conn->limits.out_low &&
-	    now < conn->limits.out_low))) {
-		conn->busy++;
-		conn->cb.on_drain(conn, conn->ctx);
-		conn->busy--;
-		if (conn->finished)
-			return -1;
-	}
-	return 0;
-}
-
-/* ---- input -------------------------------------------------------- */
-
-/* Drops skipped input up to and including the next LF. */
-static void
-conn_skip_buffered(struct conn *conn)
-{
-	struct conn_iobuf *in = &conn->in;
-	const char *p = in->data + in->start;
-	const char *lf = memchr(p, '\n', conn_iobuf_len(in));
-
-	if (lf == NULL) {
-		in->start = in->end = 0;
-		return;
-	}
-	in->start += (size_t)(lf - p) + 1;
-	conn->skip_line = false;
-}
-
-/* Input counts towards the idle timer's progress (CONN_PROGRESS_MIN). */
-static void
-conn_note_input(struct conn *conn, const char *p, size_t n)
-{
-	if (!conn->got_lf && memchr(p, '\n', n) != NULL)
-		conn->got_lf = true;
-	(void)conn_progressed(conn, n);
-}
-
-/* One read. 1: bytes arrived; 3: bytes arrived and the socket is drained
-   (a short plain read); 0: would block; 2: EOF; -1: finished. */
-static int
-conn_read_once(struct conn *conn)
-{
-	struct conn_iobuf *in = &conn->in;
-	size_t room = conn->limits.in_max - conn_iobuf_len(in), n;
-
-	conn_iobuf_reserve(in, room < CONN_READ_CHUNK ? room : CONN_READ_CHUNK,
-	    CONN_READ_CHUNK);
-	n = in->cap - in->end;
-	if (n > room)
-		n = room;
-	if (n > CONN_READ_CHUNK)
-		n = CONN_READ_CHUNK;
-
-	if (conn->tls == CONN_TLS_ON) {
-		int r, err, saved_errno;
-
-		ERR_clear_error();
-		errno = 0;
-		r = SSL_read(conn->ssl, in->data + in->end, (int)n);
-		saved_errno = errno;
-		if (r > 0) {
-			conn_note_input(conn, in->data + in->end, (size_t)r);
-			in->end += (size_t)r;
-			conn->ssl_read_wants_write = false;
-			return 1;
-		}
-		err = SSL_get_error(conn->ssl, r);
-		conn->ssl_read_wants_write = err == SSL_ERROR_WANT_WRITE;
-		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
-			return 0;
-		if (err == SSL_ERROR_ZERO_RETURN) {
-			/* close_notify (or, with IGNORE_UNEXPECTED_EOF, a
-			   plain EOF): the peer is done sending. */
-			conn->peer_eof = true;
-			return 2;
-		}
-		conn_tls_failed(conn, "read", err, saved_errno);
-		return -1;
-	}
-	for (;;) {
-		ssize_t r = read(conn->fd, in->data + in->end, n);
-
-		if (r > 0) {
-			conn_note_input(conn, in->data + in->end, (size_t)r);
-			in->end += (size_t)r;
-			/* Less than asked: the kernel had no more. The next
-			   read would only say EAGAIN; epoll (level-triggered)
-			   tells us when more comes. Half the reads of an SMTP
-			   session were such EAGAINs. */
-			return (size_t)r < n ? 3 : 1;
-		}
-		if (r == 0) {
-			conn->peer_eof = true;
-			return 2;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
-		if (errno == ECONNRESET) {
-			/* An abortive close is still the peer leaving. */
-			conn->peer_eof = true;
-			conn_fail(conn, CONN_CLOSE_EOF);
-			return -1;
-		}
-		log_debug("conn: conn=%s event=read_error error=%s", conn->id,
-		    strerror(errno));
-		conn_fail(conn, CONN_CLOSE_ERROR);
-		return -1;
-	}
-}
-
-/* Reads what there is (up to in_max), then tells the session. 0, or -1
-   when the conn is finished. */
-static int
-conn_fill(struct conn *conn)
-{
-	bool got = false;
-
-	while (conn_can_read(conn)) {
-		int r = conn_read_once(conn);
-
-		if (r == -1)
-			return -1;
-		if (r != 1 && r != 3)
-			break;
-		got = true;
-		if (conn->skip_line)
-			conn_skip_buffered(conn);
-		if (r == 3)
-			break;
-	}
-	if (got && conn_progressed(conn, 0))
-		conn_arm_idle(conn);
-	if (conn_iobuf_len(&conn->in) == 0) {
-		conn->redeliver = false;
-	} else if ((got || conn->redeliver) && !conn->input_paused) {
-		conn->redeliver = false;
-		conn->busy++;
-		conn->cb.on_input(conn, conn->ctx);
-		conn->busy--;
-		if (conn->finished)
-			return -1;
-	}
-	/* The peer finished sending. While the session waits for a job
-	   (input paused) the close waits too: a client that half-closed
-	   after its last command still gets the reply. */
-	if (conn->peer_eof && !conn->closing && !conn->input_paused &&
-	    conn_is_plain_or_tls(conn))
-		conn_begin_close(conn, CONN_CLOSE_EOF);
-	/* OpenSSL may hold decrypted bytes we had no room for; the socket
-	   will not signal them. */
-	if (conn->tls == CONN_TLS_ON && conn_can_read(conn) &&
-	    SSL_has_pending(conn->ssl))
-		conn_want_io(conn);
-	return 0;
-}
-
 /* ---- the driver --------------------------------------------------- */
 
 static void
@@ -857,24 +445,25 @@ conn_io(struct conn *conn)
 		return;
 	conn->in_io = true;
 	if (conn->tls == CONN_TLS_FLUSH) {
-		if (conn_flush(conn) == -1)
+		if (conn_output_flush(conn) == -1)
 			goto finished;
 		if (conn->plain_out > 0)
 			goto out;
 		conn->tls = CONN_TLS_HANDSHAKE;
 	}
 	if (conn->tls == CONN_TLS_HANDSHAKE) {
-		int r = conn_handshake(conn);
+		int r = conn_tls_handshake(conn);
 
 		if (r == -1)
 			goto finished;
 		if (r == 0)
 			goto out;
 	}
-	if (conn_flush(conn) == -1)
+	if (conn_output_flush(conn) == -1)
 		goto finished;
 	if (!conn->closing) {
-		if (conn_fill(conn) == -1 || conn_flush(conn) == -1)
+		if (conn_input_fill(conn) == -1 ||
+		    conn_output_flush(conn) == -1)
 			goto finished;
 	}
 	if (conn->closing && conn_iobuf_len(&conn->out) == 0 &&
@@ -996,7 +585,7 @@ conn_new(struct event_base *base, int fd, SSL_CTX *tls,
 	conn_live = conn;
 
 	if (tls != NULL) {
-		conn->ssl = conn_ssl_new(conn, tls);
+		conn->ssl = conn_tls_ssl_new(conn, tls);
 		conn->tls = CONN_TLS_HANDSHAKE;
 		conn_arm_timer(conn, conn->limits.handshake_timeout_ms);
 	} else {
@@ -1004,193 +593,6 @@ conn_new(struct event_base *base, int fd, SSL_CTX *tls,
 	}
 	conn_update_events(conn);
 	return conn;
-}
-
-int
-conn_read_line(struct conn *conn, size_t max, const char **line_r,
-    size_t *len_r, bool *bare_lf_r)
-{
-	struct conn_iobuf *in = &conn->in;
-	size_t avail = conn_iobuf_len(in), len, linelen;
-	char *p, *lf;
-	bool bare_lf;
-
-	if (conn->closing || conn->finished || avail == 0)
-		return 0;
-	if (conn->out_blocked) {
-		/* Backpressure (conn.h): the rest waits for the drain. */
-		conn->redeliver = true;
-		return 0;
-	}
-	p = in->data + in->start;
-	lf = memchr(p, '\n', avail);
-	if (lf == NULL) {
-		/* No terminator can make this fit any more: too long by
-		   the caller's limit, or the buffer is full. */
-		if (avail >= max || avail >= conn->limits.in_max)
-			return -1;
-		return 0;
-	}
-	len = (size_t)(lf - p);
-	/* max counts the line end, as RFC 5321 §4.5.3.1 limits do. */
-	if (len + 1 > max)
-		return -1;
-	bare_lf = len == 0 || p[len - 1] != '\r';
-	linelen = bare_lf ? len : len - 1;
-	/* The terminator is consumed: a NUL there makes the line a C string
-	   for callers that want one (it may still hold NULs itself). */
-	p[linelen] = '\0';
-	if (avail >= conn->limits.in_max)
-		conn_want_io(conn);
-	in->start += len + 1;
-	*line_r = p;
-	*len_r = linelen;
-	if (bare_lf_r != NULL)
-		*bare_lf_r = bare_lf;
-	return 1;
-}
-
-bool
-conn_skip_line(struct conn *conn)
-{
-	bool was_full = conn_iobuf_len(&conn->in) >= conn->limits.in_max;
-
-	if (conn->finished)
-		return false;
-	conn->skip_line = true;
-	if (conn_iobuf_len(&conn->in) > 0)
-		conn_skip_buffered(conn);
-	if (was_full)
-		conn_want_io(conn);
-	return !conn->skip_line;
-}
-
-void
-conn_peek(struct conn *conn, const char **data_r, size_t *len_r)
-{
-	if (conn->closing || conn->finished || conn->in.data == NULL) {
-		*data_r = "";
-		*len_r = 0;
-		return;
-	}
-	*data_r = conn->in.data + conn->in.start;
-	*len_r = conn_iobuf_len(&conn->in);
-}
-
-void
-conn_consume(struct conn *conn, size_t n)
-{
-	struct conn_iobuf *in = &conn->in;
-	size_t avail = conn_iobuf_len(in);
-
-	if (conn->closing || conn->finished)
-		return;
-	if (n > avail)
-		panic("conn_consume: %zu > %zu buffered", n, avail);
-	in->start += n;
-	if (in->start == in->end)
-		in->start = in->end = 0;
-	if (avail >= conn->limits.in_max && n > 0)
-		conn_want_io(conn);
-}
-
-void
-conn_write(struct conn *conn, const void *data, size_t len)
-{
-	struct conn_iobuf *out = &conn->out;
-
-	/* After conn_close the session is done: a second close path (a
-	   shutdown hook after a QUIT, say) must not add a second goodbye. */
-	if (conn->finished || conn->closing || len == 0)
-		return;
-	conn_iobuf_reserve(out, len, CONN_OUT_MIN);
-	memcpy(out->data + out->end, data, len);
-	out->end += len;
-	if (conn_iobuf_len(out) > conn->limits.out_high)
-		conn->out_blocked = true;
-	/* Inside conn_io the flush and event update follow anyway. */
-	if (!conn->in_io)
-		conn_want_io(conn);
-}
-
-void
-conn_printf(struct conn *conn, const char *fmt, ...)
-{
-	char small[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		panic("conn_printf: bad format %s", fmt);
-	if ((size_t)n < sizeof(small)) {
-		conn_write(conn, small, (size_t)n);
-		return;
-	}
-	char *big;
-
-	va_start(ap, fmt);
-	big = xvasprintf(fmt, ap);
-	va_end(ap);
-	conn_write(conn, big, (size_t)n);
-	free(big);
-}
-
-size_t
-conn_output_pending(const struct conn *conn)
-{
-	return conn_iobuf_len(&conn->out);
-}
-
-void
-conn_pause_input(struct conn *conn)
-{
-	conn->input_paused = true;
-}
-
-void
-conn_resume_input(struct conn *conn)
-{
-	if (conn->finished)
-		return;
-	conn->input_paused = false;
-	conn->redeliver = true;
-	conn_want_io(conn);
-}
-
-void
-conn_starttls(struct conn *conn, SSL_CTX *tls)
-{
-	if (conn->finished || conn->closing)
-		return;
-	if (conn->ssl != NULL)
-		panic("conn_starttls: conn=%s is already TLS", conn->id);
-	/* RFC 3207 §4.2: nothing the client sent before the handshake may
-	   be taken as sent under TLS. Everything read from the kernel sits
-	   in `in`; conn_can_read stays false until the handshake is done,
-	   so no plaintext is read after this either. */
-	conn->in.start = conn->in.end = 0;
-	conn->skip_line = false;
-	conn->redeliver = false;
-	conn->ssl = conn_ssl_new(conn, tls);
-	conn->plain_out = conn_iobuf_len(&conn->out);
-	conn->tls = conn->plain_out > 0 ? CONN_TLS_FLUSH : CONN_TLS_HANDSHAKE;
-	conn_arm_timer(conn, conn->limits.handshake_timeout_ms);
-	conn_want_io(conn);
-}
-
-bool
-conn_is_tls(const struct conn *conn)
-{
-	return conn->ssl != NULL;
-}
-
-const char *
-conn_tls_description(const struct conn *conn)
-{
-	return conn->tls_desc;
 }
 
 void

@@ -1,7 +1,7 @@
 /* tls.h — OpenSSL 3 server contexts and the self-signed certificate the
    quickstart installs (DESIGN.md §2). Everything that reads key files is
    here so that the policy (TLS 1.2 minimum, server cipher order, no
-   renegotiation or compression) lives in one place; conn.c only drives
+   renegotiation or compression) lives in one place; conn_tls.c only drives
    SSL objects made from these contexts. */
 #ifndef PETREL_TLS_H
 #define PETREL_TLS_H
