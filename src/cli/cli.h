@@ -69,9 +69,13 @@ int cli_cmd_serve(struct cli *cli, int argc, char **argv);
 int cli_cmd_domain(struct cli *cli, int argc, char **argv);
 int cli_cmd_alias_domain(struct cli *cli, int argc, char **argv);
 int cli_cmd_user(struct cli *cli, int argc, char **argv);
+/* `user forward` and `user plus-mode` (cmd_user_delivery.c). */
+int cli_cmd_user_delivery(struct cli *cli, int argc, char **argv);
 int cli_cmd_alias(struct cli *cli, int argc, char **argv);
 int cli_cmd_resolve(struct cli *cli, int argc, char **argv);
 int cli_cmd_queue(struct cli *cli, int argc, char **argv);
+int cli_cmd_import(struct cli *cli, int argc, char **argv);
+int cli_cmd_export(struct cli *cli, int argc, char **argv);
 
 /* The dispatcher main() calls. */
 int cli_main(int argc, char **argv);

@@ -32,7 +32,9 @@
 	"                      [--password-stdin] [--scheme argon2id|yescrypt]\n" \
 	"       petrel user list [DOMAIN] | show ADDRESS | del ADDRESS |\n" \
 	"       passwd ADDRESS [--password-stdin] [--scheme ...] |\n" \
-	"       quota ADDRESS SIZE|none | enable ADDRESS | disable ADDRESS"
+	"       quota ADDRESS SIZE|none | enable ADDRESS | disable ADDRESS |\n" \
+	"       forward ADDRESS DEST... [--keep] | forward ADDRESS --off |\n" \
+	"       plus-mode ADDRESS ignore|folder|subject"
 
 /* 16 of 55 characters: about 92 bits, plenty for a random password. */
 #define CMD_USER_PASSWORD_LEN 16
@@ -153,6 +155,9 @@ cmd_user_print(const struct directory_account *acct, bool details)
 		printf("messages:  %llu at most\n",
 		    (unsigned long long)acct->quota_messages);
 	printf("plus mode: %s\n", acct->plus_mode);
+	if (acct->forward != NULL)
+		printf("forward:   %s%s\n", acct->forward,
+		    acct->forward_keep ? " (keeping a copy)" : "");
 	free(quota);
 }
 
@@ -286,6 +291,8 @@ cli_cmd_user(struct cli *cli, int argc, char **argv)
 	if (verb == NULL)
 		return cli_usage("%s", CMD_USER_USAGE);
 	a.verb = verb;
+	if (strcmp(verb, "forward") == 0 || strcmp(verb, "plus-mode") == 0)
+		return cli_cmd_user_delivery(cli, argc, argv);
 	if (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) {
 		options = true;
 	} else if (strcmp(verb, "list") == 0) {

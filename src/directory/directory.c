@@ -36,7 +36,13 @@ static const char *const directory_stmt_sql[DIRECTORY_STMT_COUNT] = {
 	    ("SELECT destination FROM address_destinations"
 	    " WHERE address_id = ?1 ORDER BY id"),
 	[DIRECTORY_STMT_ACCOUNT] =
-	    "SELECT id, address, enabled FROM accounts WHERE address = ?1",
+	    ("SELECT id, address, enabled, quota_bytes, quota_messages,"
+	    " plus_mode,"
+	    " (SELECT value FROM account_settings"
+	    "  WHERE account_id = accounts.id AND key = 'forward'),"
+	    " (SELECT value FROM account_settings"
+	    "  WHERE account_id = accounts.id AND key = 'forward_keep')"
+	    " FROM accounts WHERE address = ?1"),
 	[DIRECTORY_STMT_SETTING] =
 	    "SELECT value FROM settings WHERE key = ?1",
 };
@@ -199,4 +205,26 @@ directory_is_local_domain(struct directory *dir, const char *domain)
 		log_warn("directory: event=lookup_failed error=\"%s\"",
 		    sqlite3_errmsg(dir->db));
 	return rc == 1;
+}
+
+static const char *const directory_plus_mode_names[] = {
+	[DIRECTORY_PLUS_IGNORE] = "ignore",
+	[DIRECTORY_PLUS_FOLDER] = "folder",
+	[DIRECTORY_PLUS_SUBJECT] = "subject",
+};
+
+int
+directory_plus_mode_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(directory_plus_mode_names) /
+	    sizeof(directory_plus_mode_names[0]); i++)
+		if (strcmp(name, directory_plus_mode_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+directory_plus_mode_name(enum directory_plus_mode mode)
+{
+	return directory_plus_mode_names[mode];
 }

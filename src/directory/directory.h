@@ -33,10 +33,21 @@ enum directory_result {
 	DIRECTORY_INVALID,	/* not a valid address: 501 5.1.3 */
 };
 
+/* What a plus tag does to a delivery (the account's plus_mode, as in
+   mailcow): nothing, file into INBOX/<tag>, or prefix the Subject. */
+enum directory_plus_mode {
+	DIRECTORY_PLUS_IGNORE,
+	DIRECTORY_PLUS_FOLDER,
+	DIRECTORY_PLUS_SUBJECT,
+};
+
 struct directory_delivery {
 	int64_t account_id;
 	char *account;		/* the account's address, lower-case domain */
 	char *tag;		/* plus-address tag ("newsletter"), or NULL */
+	enum directory_plus_mode plus_mode;
+	uint64_t quota_bytes;	/* 0: no limit */
+	uint64_t quota_messages;
 };
 
 struct directory_resolution {
@@ -57,11 +68,18 @@ struct directory_resolution {
    Handles case-insensitive domains, alias domains, plus-addressing,
    aliases with several destinations (expanded recursively, loops cut at a
    depth limit), wildcard addresses (info@*), per-domain catch-all and the
-   global catch-all mailbox. Duplicate deliveries to one account are folded. */
+   global catch-all mailbox. An account with forwarding set (`petrel user
+   forward`) contributes its forward destinations (resolved like alias
+   destinations) and a delivery only when it keeps a copy. Duplicate
+   deliveries to one account are folded. */
 void directory_resolve(struct directory *dir, const char *address,
     bool internal_ok, struct directory_resolution *res);
 void directory_resolution_clear(struct directory_resolution *res);
 
 /* Whether domain (any case) is one of ours, directly or as an alias domain. */
 bool directory_is_local_domain(struct directory *dir, const char *domain);
+
+/* "ignore", "folder", "subject" <-> enum; -1 for an unknown name. */
+int directory_plus_mode_parse(const char *name);
+const char *directory_plus_mode_name(enum directory_plus_mode mode);
 #endif

@@ -114,7 +114,11 @@ struct directory_account {
 	uint64_t quota_bytes;		/* 0: no limit */
 	uint64_t quota_messages;	/* 0: no limit */
 	bool enabled;
-	char *plus_mode;		/* "ignore" (deliver to INBOX) */
+	char *plus_mode;		/* "ignore" (deliver to INBOX), "folder"
+					   (INBOX/<tag>), "subject" ([tag] …) */
+	char *forward;			/* forward destinations, comma-separated,
+					   or NULL */
+	bool forward_keep;		/* forwarding keeps a copy here */
 };
 
 void directory_account_clear(struct directory_account *account);
@@ -146,6 +150,15 @@ int directory_admin_account_set_quota(struct directory *dir,
     struct directory_error *err);
 int directory_admin_account_set_enabled(struct directory *dir,
     const char *address, bool enabled, struct directory_error *err);
+/* mode: "ignore", "folder" or "subject" (INVALID otherwise). */
+int directory_admin_account_set_plus_mode(struct directory *dir,
+    const char *address, const char *mode, struct directory_error *err);
+/* Forwards the account's mail to destinations (addresses, local or
+   external), keeping a copy in the mailbox when keep; n == 0 turns
+   forwarding off. The forwarded copy leaves through the queue. */
+int directory_admin_account_set_forward(struct directory *dir,
+    const char *address, const char *const *destinations, size_t n,
+    bool keep, struct directory_error *err);
 
 /* --- aliases (addresses) ------------------------------------------------ */
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/buf.h"
 #include "lib/xmalloc.h"
 
 /* Display names go into headers and UIs: bounded, no control bytes. */
@@ -22,6 +23,7 @@ directory_account_clear(struct directory_account *account)
 		free(account->password);
 	}
 	free(account->plus_mode);
+	free(account->forward);
 	memset(account, 0, sizeof(*account));
 }
 
@@ -211,13 +213,19 @@ out:
 
 #define DIRECTORY_ADMIN_ACCOUNT_SELECT \
 	"SELECT id, address, name, password, quota_bytes, quota_messages," \
-	" enabled, plus_mode FROM accounts"
+	" enabled, plus_mode," \
+	" (SELECT value FROM account_settings" \
+	"  WHERE account_id = accounts.id AND key = 'forward')," \
+	" (SELECT value FROM account_settings" \
+	"  WHERE account_id = accounts.id AND key = 'forward_keep')" \
+	" FROM accounts"
 
 static int
 directory_admin_account_row(struct directory *dir, sqlite3_stmt *stmt,
     void *item, struct directory_error *err)
 {
 	struct directory_account *account = item;
+	char *keep;
 	int64_t q;
 
 	(void)dir;
@@ -233,6 +241,10 @@ directory_admin_account_row(struct directory *dir, sqlite3_stmt *stmt,
 	account->quota_messages = q > 0 ? (uint64_t)q : 0;
 	account->enabled = sqlite3_column_int(stmt, 6) != 0;
 	account->plus_mode = directory_admin_column(stmt, 7);
+	account->forward = directory_admin_column(stmt, 8);
+	keep = directory_admin_column(stmt, 9);
+	account->forward_keep = keep != NULL && strcmp(keep, "1") == 0;
+	free(keep);
 	if (account->address == NULL)
 		account->address = xstrdup("");
 	if (account->name == NULL)
@@ -372,4 +384,59 @@ directory_admin_account_set_enabled(struct directory *dir,
 	return directory_admin_account_update(dir, address, err,
 	    "UPDATE accounts SET enabled = ?1 WHERE id = ?2", "i",
 	    (int64_t)enabled);
+}
+
+int
+directory_admin_account_set_plus_mode(struct directory *dir,
+    const char *address, const char *mode, struct directory_error *err)
+{
+	if (directory_plus_mode_parse(mode) < 0)
+		return directory_admin_fail(err, DIRECTORY_ERROR_INVALID,
+		    "plus mode must be ignore, folder or subject, not \"%s\"",
+		    mode);
+	return directory_admin_account_update(dir, address, err,
+	    "UPDATE accounts SET plus_mode = ?1 WHERE id = ?2", "s", mode);
+}
+
+int
+directory_admin_account_set_forward(struct directory *dir,
+    const char *address, const char *const *destinations, size_t n,
+    bool keep, struct directory_error *err)
+{
+	struct directory_address addr, dest;
+	char key[DIRECTORY_ADMIN_KEY_MAX], dkey[DIRECTORY_ADMIN_KEY_MAX];
+	struct buf joined;
+	int64_t id;
+	int ret = -1;
+
+	buf_init(&joined, 0);
+	if (directory_admin_begin(dir, err) == -1)
+		return -1;
+	if (directory_admin_account_find(dir, address, &addr, key, &id,
+	    err) == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (directory_admin_address(destinations[i], false, &dest,
+		    dkey, err) == -1)
+			goto out;
+		if (strcmp(dkey, key) == 0) {
+			directory_admin_fail(err, DIRECTORY_ERROR_INVALID,
+			    "%s cannot forward to itself (use --keep)", key);
+			goto out;
+		}
+		buf_printf(&joined, "%s%s", i > 0 ? "," : "", dkey);
+	}
+	if (directory_admin_exec(dir, err, "DELETE FROM account_settings"
+	    " WHERE account_id = ?1 AND key IN ('forward', 'forward_keep')",
+	    "i", id) == -1)
+		goto out;
+	if (n > 0 && (directory_admin_exec(dir, err,
+	    "INSERT INTO account_settings (account_id, key, value)"
+	    " VALUES (?1, 'forward', ?2), (?1, 'forward_keep', ?3)", "iss",
+	    id, joined.data, keep ? "1" : "0") == -1))
+		goto out;
+	ret = 0;
+out:
+	buf_clear(&joined);
+	return directory_admin_end(dir, ret, err);
 }

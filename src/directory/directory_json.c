@@ -115,6 +115,10 @@ directory_json_account(const struct directory_account *account)
 	    directory_json_quota(account->quota_messages));
 	directory_json_set(o, "plus_mode",
 	    directory_json_str(account->plus_mode));
+	directory_json_set(o, "forward", account->forward != NULL ?
+	    directory_json_str(account->forward) : json_null());
+	directory_json_set(o, "forward_keep",
+	    json_boolean(account->forward_keep));
 	return o;
 }
 

@@ -189,41 +189,79 @@ directory_resolve_alias(struct directory_resolve_ctx *c, const char *key,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Returns 1 when key is an account (*id_r, *enabled_r, its address in
-   address), 0 when not, -1. */
+/* An account row as resolution needs it. */
+struct directory_resolve_account {
+	int64_t id;
+	bool enabled;
+	char address[DIRECTORY_KEY_MAX];
+	enum directory_plus_mode plus_mode;
+	uint64_t quota_bytes, quota_messages;
+	char *forward;		/* heap: destinations, comma-separated */
+	bool keep;		/* forwarding keeps a copy */
+};
+
+/* Returns 1 when key is an account (filled into *acct; free acct->forward),
+   0 when not, -1. */
 static int
 directory_resolve_account(struct directory_resolve_ctx *c, const char *key,
-    int64_t *id_r, char *address, bool *enabled_r)
+    struct directory_resolve_account *acct)
 {
-	int rc, ret;
+	int rc, ret, mode;
 	sqlite3_stmt *stmt = directory_resolve_lookup(c,
 	    DIRECTORY_STMT_ACCOUNT, key, &rc);
+	const unsigned char *text;
 
+	memset(acct, 0, sizeof(*acct));
 	if (stmt == NULL)
 		return -1;
 	if (rc == SQLITE_ROW) {
-		*id_r = sqlite3_column_int64(stmt, 0);
-		*enabled_r = sqlite3_column_int(stmt, 2) != 0;
-		ret = directory_resolve_column(stmt, 1, address,
+		acct->id = sqlite3_column_int64(stmt, 0);
+		acct->enabled = sqlite3_column_int(stmt, 2) != 0;
+		acct->quota_bytes = (uint64_t)sqlite3_column_int64(stmt, 3);
+		acct->quota_messages = (uint64_t)sqlite3_column_int64(stmt, 4);
+		text = sqlite3_column_text(stmt, 5);
+		mode = text != NULL ?
+		    directory_plus_mode_parse((const char *)text) : -1;
+		acct->plus_mode = mode < 0 ? DIRECTORY_PLUS_IGNORE :
+		    (enum directory_plus_mode)mode;
+		text = sqlite3_column_text(stmt, 6);
+		if (text != NULL && text[0] != '\0')
+			acct->forward = xstrdup((const char *)text);
+		text = sqlite3_column_text(stmt, 7);
+		acct->keep = text != NULL && strcmp((const char *)text, "1") == 0;
+		ret = directory_resolve_column(stmt, 1, acct->address,
 		    DIRECTORY_KEY_MAX) ? 1 : -1;
 	} else {
 		ret = rc == SQLITE_DONE ? 0 : -1;
 	}
-	if (ret == -1)
+	if (ret == -1) {
 		directory_resolve_db_error(c);
+		free(acct->forward);
+		acct->forward = NULL;
+	}
 	sqlite3_reset(stmt);
 	return ret;
 }
 
+static bool
+directory_resolve_in_stack(const struct directory_resolve_ctx *c,
+    const char *key)
+{
+	for (size_t i = 0; i < c->depth; i++)
+		if (strcmp(c->stack[i], key) == 0)
+			return true;
+	return false;
+}
+
 static void
-directory_resolve_add_delivery(struct directory_resolve_ctx *c, int64_t id,
-    const char *address, const char *tag)
+directory_resolve_add_delivery(struct directory_resolve_ctx *c,
+    const struct directory_resolve_account *acct, const char *tag)
 {
 	struct directory_resolution *res = c->res;
 	struct directory_delivery *d;
 
 	for (size_t i = 0; i < res->n_deliveries; i++)
-		if (res->deliveries[i].account_id == id)
+		if (res->deliveries[i].account_id == acct->id)
 			return;		/* folded: one copy per account */
 	if (res->n_deliveries == c->cap_deliveries) {
 		c->cap_deliveries = c->cap_deliveries == 0 ? 4 :
@@ -232,9 +270,42 @@ directory_resolve_add_delivery(struct directory_resolve_ctx *c, int64_t id,
 		    c->cap_deliveries, sizeof(*res->deliveries));
 	}
 	d = &res->deliveries[res->n_deliveries++];
-	d->account_id = id;
-	d->account = xstrdup(address);
+	d->account_id = acct->id;
+	d->account = xstrdup(acct->address);
 	d->tag = tag != NULL && tag[0] != '\0' ? xstrdup(tag) : NULL;
+	d->plus_mode = acct->plus_mode;
+	d->quota_bytes = acct->quota_bytes;
+	d->quota_messages = acct->quota_messages;
+}
+
+/* An enabled account reached by resolution: its forward destinations
+   (followed like an alias's, so loops are cut the same way), and a
+   delivery unless it forwards without keeping a copy. Frees
+   acct->forward. */
+static void
+directory_resolve_reach_account(struct directory_resolve_ctx *c,
+    struct directory_resolve_account *acct, const char *tag)
+{
+	char *forward = acct->forward, *p, *dest;
+
+	acct->forward = NULL;
+	if (forward == NULL || directory_resolve_in_stack(c, acct->address) ||
+	    c->depth >= DIRECTORY_RESOLVE_DEPTH_MAX) {
+		directory_resolve_add_delivery(c, acct, tag);
+		free(forward);
+		return;
+	}
+	c->stack[c->depth++] = acct->address;
+	for (p = forward; (dest = strsep(&p, ",")) != NULL && !c->failed;) {
+		while (*dest == ' ')
+			dest++;
+		if (*dest != '\0')
+			directory_resolve_destination(c, dest, NULL);
+	}
+	c->stack[--c->depth] = NULL;
+	if (acct->keep)
+		directory_resolve_add_delivery(c, acct, tag);
+	free(forward);
 }
 
 static void
@@ -270,16 +341,6 @@ directory_resolve_key(char *key, const char *local, size_t local_len,
 	    local, domain);
 
 	return n > 0 && (size_t)n < DIRECTORY_KEY_MAX;
-}
-
-static bool
-directory_resolve_in_stack(const struct directory_resolve_ctx *c,
-    const char *key)
-{
-	for (size_t i = 0; i < c->depth; i++)
-		if (strcmp(c->stack[i], key) == 0)
-			return true;
-	return false;
 }
 
 /* Expands alias id (whose key is key) into c->res. */
@@ -335,7 +396,7 @@ static int
 directory_resolve_exact(struct directory_resolve_ctx *c, const char *key,
     const char *tag)
 {
-	char address[DIRECTORY_KEY_MAX];
+	struct directory_resolve_account acct;
 	int64_t id;
 	bool flag;
 	int rc;
@@ -351,14 +412,15 @@ directory_resolve_exact(struct directory_resolve_ctx *c, const char *key,
 			return 1;
 		}
 	}
-	rc = directory_resolve_account(c, key, &id, address, &flag);
+	rc = directory_resolve_account(c, key, &acct);
 	if (rc == -1)
 		return 1;
 	if (rc == 1) {
-		if (flag)
-			directory_resolve_add_delivery(c, id, address, tag);
+		if (acct.enabled)
+			directory_resolve_reach_account(c, &acct, tag);
 		else
 			c->disabled_seen = true;
+		free(acct.forward);
 		return 1;
 	}
 	return 0;
@@ -437,7 +499,7 @@ static int
 directory_resolve_top_key(struct directory_resolve_ctx *c, const char *key,
     const char *tag, bool internal_ok, bool accounts)
 {
-	char address[DIRECTORY_KEY_MAX];
+	struct directory_resolve_account acct;
 	int64_t id;
 	bool flag;
 	int rc;
@@ -453,14 +515,16 @@ directory_resolve_top_key(struct directory_resolve_ctx *c, const char *key,
 	}
 	if (!accounts)
 		return -1;
-	rc = directory_resolve_account(c, key, &id, address, &flag);
+	rc = directory_resolve_account(c, key, &acct);
 	if (rc == -1)
 		return DIRECTORY_TEMPFAIL;
 	if (rc == 1) {
-		if (!flag)
+		if (!acct.enabled) {
+			free(acct.forward);
 			return DIRECTORY_DISABLED;
-		directory_resolve_add_delivery(c, id, address, tag);
-		return DIRECTORY_LOCAL;
+		}
+		directory_resolve_reach_account(c, &acct, tag);
+		return directory_resolve_outcome(c);
 	}
 	return -1;
 }
@@ -530,9 +594,8 @@ directory_resolve_top(struct directory_resolve_ctx *c,
 	if (stmt == NULL)
 		return DIRECTORY_TEMPFAIL;
 	if (rc == SQLITE_ROW) {
-		char mailbox[DIRECTORY_KEY_MAX], address[DIRECTORY_KEY_MAX];
-		int64_t id;
-		bool enabled;
+		char mailbox[DIRECTORY_KEY_MAX];
+		struct directory_resolve_account acct;
 
 		if (!directory_resolve_column(stmt, 0, mailbox,
 		    sizeof(mailbox))) {
@@ -540,14 +603,14 @@ directory_resolve_top(struct directory_resolve_ctx *c,
 			return DIRECTORY_UNKNOWN;
 		}
 		sqlite3_reset(stmt);
-		rc = directory_resolve_account(c, mailbox, &id, address,
-		    &enabled);
+		rc = directory_resolve_account(c, mailbox, &acct);
 		if (rc == -1)
 			return DIRECTORY_TEMPFAIL;
-		if (rc == 1 && enabled) {
-			directory_resolve_add_delivery(c, id, address, NULL);
-			return DIRECTORY_LOCAL;
+		if (rc == 1 && acct.enabled) {
+			directory_resolve_reach_account(c, &acct, NULL);
+			return directory_resolve_outcome(c);
 		}
+		free(acct.forward);
 		if (rc == 0)
 			directory_resolve_warn(c,
 			    DIRECTORY_RESOLVE_WARN_DANGLING,

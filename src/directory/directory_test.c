@@ -1250,6 +1250,76 @@ test_admin_aliases(void)
 	test_close(&dir);
 }
 
+/* Account forwarding: destinations resolved like an alias's, a copy kept
+   only with keep, loops between forwarding accounts cut; plus mode and
+   quota carried on the delivery. */
+static void
+test_resolve_forward(void)
+{
+	struct directory *dir = test_open();
+	struct directory_account acct;
+	struct directory_resolution res;
+	static const char *const out[] = { "Far@Remote.Example" };
+	static const char *const to_b[] = { "b@example.org" };
+	static const char *const to_a[] = { "a@example.org", "x@remote.example" };
+	static const char *const self[] = { "a@example.org" };
+	uint64_t q = 1000;
+
+	OK(directory_admin_domain_add(dir, "example.org", err));
+	OK(directory_admin_account_add(dir, "a@example.org", NULL, NULL, 0,
+	    NULL, err));
+	OK(directory_admin_account_add(dir, "b@example.org", NULL, NULL, 0,
+	    NULL, err));
+	FAILS(directory_admin_account_set_forward(dir, "a@example.org", self,
+	    1, false, err), DIRECTORY_ERROR_INVALID,
+	    "a@example.org cannot forward to itself (use --keep)");
+	FAILS(directory_admin_account_set_forward(dir, "nobody@example.org",
+	    out, 1, false, err), DIRECTORY_ERROR_NOT_FOUND,
+	    "no account nobody@example.org");
+
+	OK(directory_admin_account_set_forward(dir, "a@example.org", out, 1,
+	    false, err));
+	RESOLVES(dir, "a@example.org", false, "LOCAL >far@remote.example");
+	RESOLVES(dir, "a+t@example.org", false, "LOCAL >far@remote.example");
+	OK(directory_admin_account_set_forward(dir, "a@example.org", out, 1,
+	    true, err));
+	RESOLVES(dir, "a+t@example.org", false,
+	    "LOCAL a@example.org#t >far@remote.example");
+	OK(directory_admin_account_get(dir, "a@example.org", &acct, err));
+	TEST_EQ_STR(acct.forward, "far@remote.example");
+	TEST_ASSERT(acct.forward_keep);
+	directory_account_clear(&acct);
+
+	/* a -> b, b -> a and x: each account delivered once, no loop. */
+	OK(directory_admin_account_set_forward(dir, "a@example.org", to_b, 1,
+	    false, err));
+	OK(directory_admin_account_set_forward(dir, "b@example.org", to_a, 2,
+	    false, err));
+	RESOLVES(dir, "a@example.org", false,
+	    "LOCAL a@example.org >x@remote.example");
+	OK(directory_admin_account_set_forward(dir, "b@example.org", NULL, 0,
+	    false, err));
+	RESOLVES(dir, "a@example.org", false, "LOCAL b@example.org");
+	OK(directory_admin_account_get(dir, "b@example.org", &acct, err));
+	TEST_ASSERT(acct.forward == NULL && !acct.forward_keep);
+	directory_account_clear(&acct);
+
+	FAILS(directory_admin_account_set_plus_mode(dir, "b@example.org",
+	    "bogus", err), DIRECTORY_ERROR_INVALID,
+	    "plus mode must be ignore, folder or subject, not \"bogus\"");
+	OK(directory_admin_account_set_plus_mode(dir, "b@example.org",
+	    "folder", err));
+	OK(directory_admin_account_set_quota(dir, "b@example.org", &q, NULL,
+	    err));
+	directory_resolve(dir, "b+news@example.org", false, &res);
+	TEST_EQ_INT(res.n_deliveries, 1);
+	TEST_EQ_INT(res.deliveries[0].plus_mode, DIRECTORY_PLUS_FOLDER);
+	TEST_EQ_INT(res.deliveries[0].quota_bytes, 1000);
+	TEST_EQ_STR(res.deliveries[0].tag, "news");
+	directory_resolution_clear(&res);
+	test_close(&dir);
+}
+
 int
 main(void)
 {
@@ -1268,5 +1338,6 @@ main(void)
 	TEST_RUN(test_admin_domains);
 	TEST_RUN(test_admin_accounts);
 	TEST_RUN(test_admin_aliases);
+	TEST_RUN(test_resolve_forward);
 	return test_done();
 }

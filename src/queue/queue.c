@@ -209,6 +209,7 @@ queue_free(struct queue *q)
 {
 	queue_db_close(&q->rdb);
 	queue_db_close(&q->wdb);
+	queue_db_close(&q->ddb);
 	if (q->tmp_fd != -1)
 		close(q->tmp_fd);
 	if (q->msg_fd != -1)
@@ -216,6 +217,7 @@ queue_free(struct queue *q)
 	if (q->lock_fd != -1)
 		close(q->lock_fd);	/* releases the flock */
 	pthread_mutex_destroy(&q->read_mutex);
+	pthread_mutex_destroy(&q->deliver_mutex);
 	pthread_mutex_destroy(&q->mutex);
 	pthread_cond_destroy(&q->cond);
 	free(q->dir);
@@ -232,6 +234,7 @@ queue_open(const char *data_dir, struct queue **queue_r, char **error_r)
 	q->dir = xasprintf("%s/queue", data_dir);
 	q->tmp_fd = q->msg_fd = q->lock_fd = -1;
 	pthread_mutex_init(&q->read_mutex, NULL);
+	pthread_mutex_init(&q->deliver_mutex, NULL);
 	pthread_mutex_init(&q->mutex, NULL);
 	pthread_cond_init(&q->cond, NULL);
 	q->tailp = &q->head;
@@ -277,7 +280,8 @@ queue_open(const char *data_dir, struct queue **queue_r, char **error_r)
 		log_debug("queue: event=recovery-skipped reason=\"queue open "
 		    "in another process\"");
 	}
-	if (queue_db_open(path, false, &q->rdb, error_r) == -1)
+	if (queue_db_open(path, false, &q->rdb, error_r) == -1 ||
+	    queue_db_open(path, true, &q->ddb, error_r) == -1)
 		goto fail;
 	free(path);
 	queue_commit_start(q);

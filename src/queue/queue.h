@@ -42,8 +42,9 @@ struct queue_rcpt {
 	char *address;		/* as given in RCPT TO, without <> */
 	unsigned notify;	/* enum queue_notify bits */
 	char *orcpt;		/* ORCPT value ("rfc822;x@y"), or NULL */
-	/* Filled by queue_list/queue_show: */
-	char *status;		/* "queued", "delivered", "deferred", "failed" */
+	/* Filled by queue_list/queue_show/queue_due: */
+	unsigned idx;		/* position in the envelope, stable */
+	char *status;		/* enum queue_rcpt_status as its name */
 	char *last_error;	/* last delivery answer, or NULL */
 };
 
@@ -119,6 +120,51 @@ void queue_envelopes_free(struct queue_envelope *envs, size_t n);
 
 /* Counters of this handle since queue_open (tests, metrics). A batch is one
    group commit: one msg/ directory fsync and one SQLite transaction. */
+/* --- delivery agents ----------------------------------------------------
+   A recipient is "queued" (new), "deferred" (a delivery failed
+   temporarily; retried at the message's next_attempt), "delivered",
+   "failed" (permanently; the bounce is due) or "outbound" (waiting for
+   remote delivery). A message leaves the queue, row and file, when every
+   recipient is delivered. */
+
+/* Called on the committer thread after each group commit that queued
+   messages (to wake a delivery agent). Set before any commit; quick and
+   thread-safe. */
+typedef void queue_notify_fn(void *ctx);
+void queue_set_notify(struct queue *queue, queue_notify_fn *fn, void *ctx);
+
+/* Up to max messages with queued or deferred recipients whose
+   next_attempt <= now, oldest first, with only those recipients. Free
+   with queue_envelopes_free. May block (one SQLite read). */
+int queue_due(struct queue *queue, time_t now, size_t max,
+    struct queue_envelope **envs_r, size_t *n_r, char **error_r);
+/* The earliest next_attempt of a message with queued or deferred
+   recipients: 0 with *when_r, 1 when there is none, -1 on error. */
+int queue_next_due(struct queue *queue, time_t *when_r, char **error_r);
+
+struct queue_rcpt_result {
+	unsigned idx;
+	const char *status;	/* "delivered", "deferred", "failed" */
+	const char *last_error;	/* the reply or reason, or NULL */
+};
+
+/* What one delivery attempt did to one message. */
+struct queue_result {
+	const char *id;
+	const struct queue_rcpt_result *rcpts;
+	size_t n_rcpts;
+	/* New recipients (forwards) added as "outbound". */
+	const char *const *outbound;
+	size_t n_outbound;
+	time_t next_attempt;	/* for the deferred ones */
+};
+
+/* Records the results of n messages in one transaction (durable when it
+   returns 0), then removes the messages whose recipients are all
+   delivered. May block. */
+int queue_update(struct queue *queue, const struct queue_result *results,
+    size_t n, char **error_r);
+
 struct queue_stats {
 	uint64_t batches;	/* group commits run */
 	uint64_t queued;	/* messages made durable */

@@ -260,6 +260,8 @@ queue_commit_batch(struct queue *q, struct queue_job *list)
 	q->stats.queued += n_ok;
 	q->stats.failed += n - n_ok;
 	pthread_mutex_unlock(&q->mutex);
+	if (n_ok > 0 && q->notify != NULL)
+		q->notify(q->notify_ctx);
 
 	for (i = 0; i < n; i++) {
 		if (jobs[i]->base == NULL)

@@ -252,6 +252,12 @@ queue_db_rollback(struct queue_db *db)
 		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+struct sqlite3 *
+queue_db_sqlite(struct queue_db *db)
+{
+	return db->db;
+}
+
 static int
 queue_db_bind_text(sqlite3_stmt *stmt, int col, const char *s)
 {
@@ -430,7 +436,7 @@ queue_db_column_str(sqlite3_stmt *stmt, int col)
 
 /* Another process (or a later petrel) may have written the rows: check what
    the schema cannot. */
-static int
+int
 queue_db_read_message(sqlite3_stmt *stmt, struct queue_envelope *env,
     char **error_r)
 {
@@ -474,7 +480,7 @@ queue_db_read_message(sqlite3_stmt *stmt, struct queue_envelope *env,
 	return 0;
 }
 
-static int
+int
 queue_db_read_rcpts(struct queue_db *db, sqlite3_stmt *stmt,
     struct queue_envelope *env, char **error_r)
 {
@@ -500,6 +506,7 @@ queue_db_read_rcpts(struct queue_db *db, sqlite3_stmt *stmt,
 		r->orcpt = queue_db_column_str(stmt, 2);
 		r->status = queue_db_column_str(stmt, 3);
 		r->last_error = queue_db_column_str(stmt, 4);
+		r->idx = (unsigned)sqlite3_column_int(stmt, 5);
 		if (r->address == NULL)
 			r->address = xstrdup("");
 		if (r->status == NULL)
@@ -511,12 +518,8 @@ queue_db_read_rcpts(struct queue_db *db, sqlite3_stmt *stmt,
 	return 0;
 }
 
-#define QUEUE_DB_MESSAGE_COLUMNS \
-	"SELECT id, mail_from, body, smtputf8, ret, envid, helo, client_addr," \
-	" auth_user, arrival, size, next_attempt FROM messages"
 #define QUEUE_DB_RCPT_SELECT \
-	"SELECT address, notify, orcpt, status, last_error FROM recipients" \
-	" WHERE message_id = ? ORDER BY idx"
+	QUEUE_DB_RCPT_COLUMNS " WHERE message_id = ? ORDER BY idx"
 
 int
 queue_db_list(struct queue_db *db, struct queue_envelope **envs_r,

@@ -37,6 +37,11 @@ struct queue {
 	bool running;			/* the committer thread runs */
 	pthread_t thread;
 	struct queue_stats stats;
+	queue_notify_fn *notify;	/* after each group commit */
+	void *notify_ctx;
+
+	struct queue_db *ddb;		/* delivery agents' connection */
+	pthread_mutex_t deliver_mutex;	/* guards ddb */
 };
 
 struct queue_writer {
@@ -81,6 +86,33 @@ int queue_db_list(struct queue_db *db, struct queue_envelope **envs_r,
     size_t *n_r, char **error_r);
 int queue_db_show(struct queue_db *db, const char *id,
     struct queue_envelope *env_r, char **error_r);
+
+/* Shared by queue_db.c and queue_db_due.c. */
+struct sqlite3;
+struct sqlite3_stmt;
+struct sqlite3 *queue_db_sqlite(struct queue_db *db);
+int queue_db_read_message(struct sqlite3_stmt *stmt,
+    struct queue_envelope *env, char **error_r);
+/* Reads the recipients stmt selects (QUEUE_DB_RCPT_COLUMNS, message id
+   bound to parameter 1) into env. */
+int queue_db_read_rcpts(struct queue_db *db, struct sqlite3_stmt *stmt,
+    struct queue_envelope *env, char **error_r);
+#define QUEUE_DB_MESSAGE_COLUMNS \
+	"SELECT id, mail_from, body, smtputf8, ret, envid, helo, client_addr," \
+	" auth_user, arrival, size, next_attempt FROM messages"
+#define QUEUE_DB_RCPT_COLUMNS \
+	"SELECT address, notify, orcpt, status, last_error, idx" \
+	" FROM recipients"
+
+/* queue_db_due.c — what delivery agents read and write. */
+int queue_db_due(struct queue_db *db, int64_t now, size_t max,
+    struct queue_envelope **envs_r, size_t *n_r, char **error_r);
+int queue_db_next_due(struct queue_db *db, int64_t *when_r, char **error_r);
+/* Applies the results; the ids of messages now complete (removed) are
+   appended to *done_r (heap array of QUEUE_ID_SIZE strings). */
+int queue_db_update(struct queue_db *db, const struct queue_result *results,
+    size_t n, char (**done_r)[QUEUE_ID_SIZE], size_t *n_done_r,
+    char **error_r);
 
 /* queue_commit.c */
 /* Starts and stops the committer thread; stop drains the pending jobs. */

@@ -920,6 +920,96 @@ test_event_base(void)
 	free(dir);
 }
 
+static int notified;
+
+static void
+count_notify(void *ctx)
+{
+	(void)ctx;
+	__atomic_add_fetch(&notified, 1, __ATOMIC_SEQ_CST);
+}
+
+/* One message, two recipients: due, partly delivered, deferred, a forward
+   added as outbound; removed (row and file) only when every recipient is
+   delivered. */
+static void
+test_due_and_update(void)
+{
+	char *dir = test_tmpdir();
+	struct queue *q = open_queue(dir);
+	struct queue_envelope env, *envs = NULL;
+	struct queue_rcpt rcpts[2];
+	struct queue_writer *w = NULL;
+	char *error = NULL, id[32], *rel;
+	size_t n = 0;
+	time_t when = 0, now = time(NULL);
+
+	queue_set_notify(q, count_notify, NULL);
+	simple_envelope(&env, &rcpts[0], "alice@example.net");
+	memset(&rcpts[1], 0, sizeof(rcpts[1]));
+	rcpts[1].address = (char *)"carol@example.org";
+	env.n_rcpts = 2;
+	TEST_EQ_INT(queue_next_due(q, &when, &error), 1);
+	TEST_EQ_INT(write_message(q, "x\r\n", 3, &w), 0);
+	snprintf(id, sizeof(id), "%s", queue_writer_id(w));
+	TEST_EQ_INT(queue_commit(q, &w, &env, &error), 0);
+	TEST_EQ_INT(notified, 1);
+	rel = xasprintf("msg/%s", id);
+
+	TEST_EQ_INT(queue_due(q, now + 1, 10, &envs, &n, &error), 0);
+	TEST_EQ_INT(n, 1);
+	TEST_EQ_INT(envs[0].n_rcpts, 2);
+	TEST_EQ_INT(envs[0].rcpts[1].idx, 1);
+	TEST_EQ_STR(envs[0].rcpts[1].address, "carol@example.org");
+	queue_envelopes_free(envs, n);
+
+	{
+		struct queue_rcpt_result res[] = {
+			{ 0, "delivered", NULL },
+			{ 1, "deferred", "452 4.2.2 Mailbox full" },
+		};
+		const char *fwd[] = { "far@remote.example" };
+		struct queue_result r = { id, res, 2, fwd, 1, now + 300 };
+
+		TEST_EQ_INT(queue_update(q, &r, 1, &error), 0);
+	}
+	TEST_EQ_INT(queue_due(q, now + 1, 10, &envs, &n, &error), 0);
+	TEST_EQ_INT(n, 0);
+	queue_envelopes_free(envs, n);
+	TEST_EQ_INT(queue_next_due(q, &when, &error), 0);
+	TEST_EQ_INT(when, now + 300);
+	TEST_EQ_INT(queue_due(q, now + 301, 10, &envs, &n, &error), 0);
+	TEST_EQ_INT(n, 1);
+	TEST_EQ_INT(envs[0].n_rcpts, 1);
+	TEST_EQ_INT(envs[0].rcpts[0].idx, 1);
+	TEST_EQ_STR(envs[0].rcpts[0].status, "deferred");
+	queue_envelopes_free(envs, n);
+	{
+		struct queue_rcpt_result res[] = { { 1, "delivered", NULL } };
+		struct queue_result r = { id, res, 1, NULL, 0, now };
+
+		TEST_EQ_INT(queue_update(q, &r, 1, &error), 0);
+	}
+	/* The outbound forward keeps it queued. */
+	TEST_ASSERT(file_exists(dir, rel));
+	TEST_EQ_INT(queue_show(q, id, &env, &error), 0);
+	TEST_EQ_INT(env.n_rcpts, 3);
+	TEST_EQ_STR(env.rcpts[2].status, "outbound");
+	TEST_EQ_STR(env.rcpts[2].address, "far@remote.example");
+	queue_envelope_clear(&env);
+	{
+		struct queue_rcpt_result res[] = { { 2, "delivered", NULL } };
+		struct queue_result r = { id, res, 1, NULL, 0, now };
+
+		TEST_EQ_INT(queue_update(q, &r, 1, &error), 0);
+	}
+	TEST_ASSERT(!file_exists(dir, rel));
+	TEST_EQ_INT(queue_show(q, id, &env, &error), 1);
+	free(rel);
+	free(error);
+	queue_done(&q, dir);
+}
+
 int
 main(void)
 {
@@ -928,6 +1018,7 @@ main(void)
 	/* Failures the tests provoke still show; one line per message not. */
 	log_set_level(LOG_LEVEL_WARN);
 	TEST_RUN(test_id);
+	TEST_RUN(test_due_and_update);
 	TEST_RUN(test_roundtrip);
 	TEST_RUN(test_concurrent);
 	TEST_RUN(test_abort);
