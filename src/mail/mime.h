@@ -33,9 +33,12 @@ struct mime_part {
 	/* Byte offsets into the message. The header runs from header_off to
 	   body_off (the empty separator line included); the body from
 	   body_off to body_end (the CRLF before the next boundary excluded,
-	   RFC 2046 §5.1.1). */
+	   RFC 2046 §5.1.1). A header cut short by a delimiter, or followed
+	   by an empty body and a delimiter, ends before the line break that
+	   precedes the delimiter, which is the delimiter's (as in Dovecot;
+	   see mime_parser.c). */
 	size_t header_off, body_off, body_end;
-	uint64_t body_lines;		/* lines of the body (IMAP "lines") */
+	uint64_t body_lines;		/* LFs in the body (IMAP "lines") */
 	uint32_t parent, first_child, next_sibling;	/* or MIME_NONE */
 	unsigned depth;
 	/* Content-Type as IMAP reports it (see mime_parser.c for the
@@ -67,7 +70,9 @@ const struct mime_part *mime_part_get(const struct mime_message *msg,
    IMAP list. Returns 0, or -1 when out's maximum was reached. */
 int mime_envelope(const struct mime_message *msg, uint32_t index,
     struct buf *out);
-/* BODYSTRUCTURE (extended true) or BODY (false) of part index. */
+/* BODYSTRUCTURE (extended true) or BODY (false) of part index, appended
+   to out as the parenthesised IMAP list. Returns 0, or -1 when out's
+   maximum was reached. */
 int mime_bodystructure(const struct mime_message *msg, uint32_t index,
     bool extended, struct buf *out);
 
@@ -89,8 +94,20 @@ enum mime_section_kind {
 
 /* Byte range of a section of part index (from mime_section_part). HEADER
    and TEXT of a message/rfc822 part address the encapsulated message.
-   Returns 0, or -1 when the kind does not apply (MIME of part 0). */
+   Returns 0, or -1 when the kind does not apply (MIME of part 0; HEADER
+   or TEXT of a part that is not message/rfc822).
+   Index 0 means the top level here: ALL is the whole message (BODY[]).
+   For a non-multipart message, section-part "1" is also index 0 but
+   BODY[1] is only the body and BODY[1.MIME] the header: use
+   mime_section_lookup, which tells the two apart. */
 int mime_section_range(const struct mime_message *msg, uint32_t index,
+    enum mime_section_kind kind, size_t *off_r, size_t *len_r);
+/* BODY[numbers.kind] in one step: numbers "" is the top level (as
+   mime_section_range on index 0), else ALL is the part's body and MIME its
+   own header, whatever its index. Returns 0, or -1 when there is no such
+   part or the kind does not apply (the server answers an empty string, as
+   Dovecot does, or NIL). */
+int mime_section_lookup(const struct mime_message *msg, const char *numbers,
     enum mime_section_kind kind, size_t *off_r, size_t *len_r);
 
 /* BODY[HEADER.FIELDS (names)] / HEADER.FIELDS.NOT: appends to out the
@@ -119,7 +136,9 @@ int mime_header_find(const struct mime_message *msg, uint32_t index,
     const char *name, unsigned nth, size_t *off_r, size_t *len_r);
 /* Decodes RFC 2047 encoded words in an unstructured value into UTF-8,
    converting charsets with iconv; raw bytes outside encoded words are
-   kept when valid UTF-8, else each invalid byte becomes U+FFFD.
-   Returns 0 or -1 (out full). */
+   kept when valid UTF-8, else each invalid byte becomes U+FFFD (and so
+   does NUL: the result is UTF-8 without NUL). Adjacent words in one
+   charset are converted together, the whitespace between them dropped;
+   a malformed word is plain text. Returns 0 or -1 (out full). */
 int mime_header_decode(const char *value, size_t len, struct buf *out);
 #endif
