@@ -9,7 +9,8 @@
    Files are removed only after the transaction that drops their last row
    committed. Files without an index row (a crash between the file and the
    commit) are garbage: store_open removes them the first time an account
-   is opened in a process.
+   is opened in a process while no other handle (of any process) has it
+   open; a handle being open is what proves no file is in flight.
 
    Thread model: a struct store is one SQLite connection to one account;
    use it from one thread at a time. Every call may block on the disk:
@@ -92,7 +93,9 @@ void store_set_limits(struct store *store, const struct store_limits *limits);
    Each modifying call is its own transaction unless it runs between
    store_begin and store_commit; then all of them share one set of
    directory fsyncs and one SQLite commit (local delivery batches with
-   it). After a failed call inside a transaction, store_rollback. */
+   it). A call that fails inside a transaction has undone its own rows
+   and files (a savepoint): the caller may go on with the batch, or
+   store_rollback. The change feed fires once, after store_commit. */
 int store_begin(struct store *store);
 int store_commit(struct store *store);
 /* Undoes the open transaction and removes the files it created. */
@@ -130,7 +133,8 @@ int store_mailbox_create(struct store *store, const char *name,
     unsigned special_use, int64_t *id_r);
 /* Renames with all children. Renaming INBOX moves its messages into the
    new mailbox and leaves INBOX empty (RFC 9051 §6.3.6). The new name gets
-   a new UIDVALIDITY only when it reuses a name that existed before. */
+   a new UIDVALIDITY only when it reuses a name that existed before.
+   Subscriptions of the renamed mailboxes are renamed with them. */
 int store_mailbox_rename(struct store *store, const char *old_name,
     const char *new_name);
 /* Deletes the mailbox and its messages. INBOX: STORE_NOT_ALLOWED. A
@@ -145,7 +149,8 @@ int store_subscriptions(struct store *store, char ***names_r, size_t *n_r);
 int store_mailbox_set_special_use(struct store *store, const char *name,
     unsigned special_use);
 /* For import: sets the UIDVALIDITY (and raises UIDNEXT to at least
-   uidnext) of an empty mailbox. STORE_INVALID when it has messages. */
+   uidnext) of an empty mailbox; of one with messages, only raises
+   UIDNEXT (STORE_INVALID when uidvalidity differs from its own). */
 int store_mailbox_set_uids(struct store *store, int64_t mailbox_id,
     uint32_t uidvalidity, uint32_t uidnext);
 
@@ -158,7 +163,10 @@ struct store_range {
 struct store_append {
 	int64_t mailbox_id;
 	unsigned flags;			/* enum store_flag bits */
-	const char *keywords;		/* space-separated atoms, or NULL */
+	/* Space-separated atoms, or NULL; duplicates (case-insensitive)
+	   dropped, first spelling kept. STORE_INVALID for a non-atom or a
+	   backslash, more than 128 keywords or one over 128 bytes. */
+	const char *keywords;
 	time_t internal_date;		/* 0: now */
 	/* The message: either a path to an existing durable file, which is
 	   hard-linked (copied when on another file system) ... */
@@ -213,7 +221,11 @@ struct store_message {
 };
 
 /* Called per message in ascending UID order; the strings live until the
-   callback returns. Return 0 to go on, non-zero to stop (returned). */
+   callback returns. A callback may call reading functions of the same
+   handle (store_message_open) but must not modify through it: collect,
+   then act after store_fetch returns. envelope, body and bodystructure
+   are NULL when they were too large to cache (over 4 MiB): compute them
+   from the file. Return 0 to go on, non-zero to stop (returned). */
 typedef int store_fetch_cb(const struct store_message *msg, void *ctx);
 
 /* Messages of mailbox_id whose UID is in ranges (NULL, 0: all). */
@@ -239,8 +251,11 @@ enum store_flags_op {
 typedef void store_changed_cb(uint32_t uid, unsigned flags,
     const char *keywords, uint64_t modseq, void *ctx);
 
-/* Changes flags and keywords of the messages in ranges. unchangedsince
-   (0: no condition, RFC 7162 §3.1.3): messages whose modseq is higher are
+/* Changes flags and keywords of the messages in ranges (NULL, 0: all).
+   Each message that changes takes its own new MODSEQ; cb runs after the
+   change is committed. unchangedsince (0: no condition; a client's
+   UNCHANGEDSINCE 0 fails every message, which the caller answers without
+   calling, RFC 7162 §3.1.3): messages whose modseq is higher are
    left alone and their UIDs appended to *failed_r (heap, may be NULL when
    the caller gives no condition). A message whose flags do not change is
    not bumped and not reported, except that with unchangedsince it is
@@ -254,7 +269,7 @@ int store_flags(struct store *store, int64_t mailbox_id,
 /* Copies (or moves) the messages in ranges to dst_mailbox_id, keeping
    flags, keywords, internal date and emailid; files are hard-linked.
    map (may be NULL) is called per message with the old and new UID in
-   ascending old-UID order (COPYUID). A move expunges the sources with a
+   ascending old-UID order (COPYUID), after the commit. A move expunges the sources with a
    recorded modseq. Copy checks the quota; move does not. */
 typedef void store_uid_map_cb(uint32_t src_uid, uint32_t dst_uid, void *ctx);
 int store_copy(struct store *store, int64_t src_mailbox_id,
@@ -263,7 +278,7 @@ int store_copy(struct store *store, int64_t src_mailbox_id,
 
 /* Expunges messages with \Deleted (ranges NULL: all of them; otherwise
    only those in ranges, UID EXPUNGE). cb (may be NULL) gets each expunged
-   UID in ascending order. */
+   UID in ascending order, after the commit. */
 typedef void store_expunged_cb(uint32_t uid, void *ctx);
 int store_expunge(struct store *store, int64_t mailbox_id,
     const struct store_range *ranges, size_t n_ranges,
