@@ -31,8 +31,9 @@
 #include "directory/directory_admin.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "smtpd/smtpd_session.h"
 #include "smtpd/smtpd_testlib.h"
-#include "smtpd/smtpd_thread.h"
+#include "service/service_thread.h"
 
 #define HOST "mx.example.org"
 #define PREFIX "EHLO a\r\nMAIL FROM:<a@b.example>\r\n" \
@@ -370,7 +371,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t hlen = size < 4 ? size : 4, cut[5];
 	const uint8_t *in = data + hlen;
 	size_t len = size - hlen;
-	struct smtpd_thread *thread;
+	struct service_thread *thread;
 	struct replies r = { .len = 0 };
 	long long deadline;
 	int sv[2];
@@ -384,7 +385,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(hdr, data, hlen);
 	limits_for(hdr[0]);
 	/* A shutdown is for good: it gets a thread state of its own. */
-	thread = (hdr[0] & 0x04) ? smtpd_thread_new(H.base, &H.config) :
+	thread = (hdr[0] & 0x04) ? service_thread_new(H.base, &H.config,
+	    "smtpd", smtpd_session_shutdown_link) :
 	    H.thread;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
@@ -410,7 +412,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int k = 0; k < 3; k++)
 			pump(sv[0], &r, false);
 		if ((hdr[0] & 0x04) && i == ((hdr[0] >> 4) & 3))
-			smtpd_thread_shutdown(thread);
+			service_thread_shutdown(thread);
 	}
 	(void)shutdown(sv[0], SHUT_WR);
 	while (H.ended != H.started) {
@@ -432,6 +434,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	close(sv[0]);
 	if (thread != H.thread)
-		smtpd_thread_free(&thread);
+		service_thread_free(&thread);
 	return 0;
 }

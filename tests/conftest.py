@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 
@@ -128,8 +129,75 @@ class Petrel:
     def queue(self):
         return self.cli("queue", "list", json_out=True)["messages"]
 
-    def queue_file(self, qid):
-        return open(os.path.join(self.data, "queue", "msg", qid), "rb").read()
+    def queue_file(self, qid, timeout=10):
+        """The bytes of message qid: its queue file, or, once local delivery
+        took it, a stored copy (found by the "id <qid>" of its Received
+        header)."""
+        path = os.path.join(self.data, "queue", "msg", qid)
+        deadline = time.time() + timeout
+        while True:
+            try:
+                return open(path, "rb").read()
+            except FileNotFoundError:
+                pass
+            needle = (" id %s" % qid).encode()
+            for data in self.stored_files():
+                if needle in data[:4096]:
+                    return data
+            if time.time() > deadline:
+                raise AssertionError("message %s neither queued nor stored" % qid)
+            time.sleep(0.05)
+
+    def stored_files(self):
+        """The bytes of every message file in every account's store."""
+        root = os.path.join(self.data, "accounts")
+        for dirpath, _, files in os.walk(root):
+            if os.path.basename(os.path.dirname(dirpath)) != "msg":
+                continue
+            for f in files:
+                try:
+                    yield open(os.path.join(dirpath, f), "rb").read()
+                except FileNotFoundError:
+                    pass
+
+    def account_id(self, address):
+        return self.cli("user", "show", address, json_out=True)["id"]
+
+    def mailbox(self, address, name="INBOX"):
+        """The messages of an account's mailbox, in UID order, as
+        (uid, flags, bytes), read from its index (read-only)."""
+        acct = os.path.join(self.data, "accounts", str(self.account_id(address)))
+        if not os.path.exists(os.path.join(acct, "index.db")):
+            return []
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(acct, "index.db"), uri=True,
+                             timeout=10)
+        try:
+            rows = db.execute("SELECT m.uid, m.flags, m.file FROM messages m"
+                              " JOIN mailboxes b ON b.id = m.mailbox_id"
+                              " WHERE b.name = ? ORDER BY m.uid", (name,)).fetchall()
+        except sqlite3.OperationalError:
+            return []       # being created by the server right now
+        finally:
+            db.close()
+        return [(uid, flags, open(os.path.join(acct, "msg", f), "rb").read())
+                for uid, flags, f in rows]
+
+    def wait_mailbox(self, address, count, name="INBOX", timeout=20):
+        """Waits until the mailbox holds at least count messages; returns them."""
+        deadline = time.time() + timeout
+        while True:
+            msgs = self.mailbox(address, name)
+            if len(msgs) >= count or time.time() > deadline:
+                return msgs
+            time.sleep(0.05)
+
+    def wait_queue_empty(self, timeout=20):
+        deadline = time.time() + timeout
+        while True:
+            q = self.queue()
+            if not q or time.time() > deadline:
+                return q
+            time.sleep(0.05)
 
     @property
     def smtp_port(self):

@@ -64,6 +64,7 @@ struct queue_envelope {
 	time_t arrival;
 	uint64_t size;		/* bytes of the stored message */
 	time_t next_attempt;
+	unsigned attempts;	/* delivery attempts so far */
 };
 
 /* Opens (creating when missing) DATA/queue and recovers it. Returns 0, or -1

@@ -477,6 +477,7 @@ queue_db_read_message(sqlite3_stmt *stmt, struct queue_envelope *env,
 	env->arrival = (time_t)sqlite3_column_int64(stmt, 9);
 	env->size = (uint64_t)size;
 	env->next_attempt = (time_t)sqlite3_column_int64(stmt, 11);
+	env->attempts = (unsigned)sqlite3_column_int(stmt, 12);
 	return 0;
 }
 

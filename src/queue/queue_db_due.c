@@ -70,10 +70,12 @@ queue_db_due(struct queue_db *qdb, int64_t now, size_t max,
 		queue_db_due_fail(db, "select due", error_r);
 		goto out;
 	}
-	*envs_r = envs;
-	*n_r = n;
-	envs = NULL;
-	n = 0;
+	if (n > 0) {
+		*envs_r = envs;
+		*n_r = n;
+		envs = NULL;
+		n = 0;
+	}
 	ret = 0;
 out:
 	sqlite3_finalize(msgs);

@@ -99,7 +99,7 @@ int queue_db_read_rcpts(struct queue_db *db, struct sqlite3_stmt *stmt,
     struct queue_envelope *env, char **error_r);
 #define QUEUE_DB_MESSAGE_COLUMNS \
 	"SELECT id, mail_from, body, smtputf8, ret, envid, helo, client_addr," \
-	" auth_user, arrival, size, next_attempt FROM messages"
+	" auth_user, arrival, size, next_attempt, attempts FROM messages"
 #define QUEUE_DB_RCPT_COLUMNS \
 	"SELECT address, notify, orcpt, status, last_error, idx" \
 	" FROM recipients"

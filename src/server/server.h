@@ -61,6 +61,11 @@ void server_free(struct server **server);
 
 struct worker_pool *server_workers(struct server *server);
 
+/* When running as root and config->user is set, becomes that user (the
+   CLI, before it touches the data directory). 0 (done, or nothing to do),
+   or -1 with *error_r (heap). */
+int server_drop_privileges(const struct config *config, char **error_r);
+
 /* For protocol code, on the thread's own I/O thread. */
 struct event_base *server_thread_base(struct server_thread *thread);
 unsigned server_thread_index(const struct server_thread *thread);

@@ -160,3 +160,12 @@ server_process_check_data_dir(const char *path, unsigned depth, char **error_r)
 	}
 	return ret;
 }
+
+int
+server_drop_privileges(const struct config *config, char **error_r)
+{
+	/* Without a service user there is nobody to become (serve warns). */
+	if (geteuid() != 0 || config->user == NULL)
+		return 0;
+	return server_process_drop_privileges(config, error_r);
+}

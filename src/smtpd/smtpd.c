@@ -13,7 +13,7 @@
 #include "lib/xmalloc.h"
 #include "server/server.h"
 #include "smtpd/smtpd_session.h"
-#include "smtpd/smtpd_thread.h"
+#include "service/service_thread.h"
 
 struct smtpd_service {
 	struct smtpd *smtpd;
@@ -25,16 +25,16 @@ struct smtpd {
 	const struct config *config;
 	struct queue *queue;
 	pthread_mutex_t mutex;
-	struct smtpd_thread **threads;
+	struct service_thread **threads;
 	unsigned n_threads;
 	struct smtpd_service mta, submission;
 };
 
-static struct smtpd_thread *
+static struct service_thread *
 smtpd_thread_of(struct smtpd *smtpd, struct server_thread *thread)
 {
 	unsigned idx = server_thread_index(thread);
-	struct smtpd_thread *t;
+	struct service_thread *t;
 
 	pthread_mutex_lock(&smtpd->mutex);
 	if (smtpd->threads == NULL) {
@@ -46,8 +46,9 @@ smtpd_thread_of(struct smtpd *smtpd, struct server_thread *thread)
 		panic("smtpd_thread_of: thread %u of %u", idx,
 		    smtpd->n_threads);
 	if (smtpd->threads[idx] == NULL)
-		smtpd->threads[idx] = smtpd_thread_new(
-		    server_thread_base(thread), smtpd->config);
+		smtpd->threads[idx] = service_thread_new(
+		    server_thread_base(thread), smtpd->config, "smtpd",
+		    smtpd_session_shutdown_link);
 	t = smtpd->threads[idx];
 	pthread_mutex_unlock(&smtpd->mutex);
 	return t;
@@ -78,7 +79,7 @@ smtpd_accept(struct server_thread *thread,
 	};
 
 	if (server_thread_is_shutting_down(thread))
-		smtpd_thread_shutdown(params.thread);
+		service_thread_shutdown(params.thread);
 	smtpd_session_start(fd, &params);
 }
 
@@ -87,7 +88,7 @@ smtpd_shutdown(struct server_thread *thread, void *ctx)
 {
 	struct smtpd_service *svc = ctx;
 
-	smtpd_thread_shutdown(smtpd_thread_of(svc->smtpd, thread));
+	service_thread_shutdown(smtpd_thread_of(svc->smtpd, thread));
 }
 
 static void
@@ -125,7 +126,7 @@ smtpd_free(struct smtpd **smtpdp)
 	if (smtpd == NULL)
 		return;
 	for (unsigned i = 0; i < smtpd->n_threads; i++)
-		smtpd_thread_free(&smtpd->threads[i]);
+		service_thread_free(&smtpd->threads[i]);
 	free(smtpd->threads);
 	pthread_mutex_destroy(&smtpd->mutex);
 	free(smtpd);

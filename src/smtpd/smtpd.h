@@ -2,7 +2,7 @@
    server_protocol for the MTA port (CONFIG_PROTOCOL_SMTP) and one for
    submission (CONFIG_PROTOCOL_SUBMISSION, for now without AUTH and with
    relaying refused, exactly as on the MTA port). Per-I/O-thread state is
-   created lazily on each thread (smtpd_thread.h). */
+   created lazily on each thread (service/service_thread.h). */
 #ifndef PETREL_SMTPD_H
 #define PETREL_SMTPD_H
 

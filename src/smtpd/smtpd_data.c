@@ -21,7 +21,7 @@
 #include "smtp/smtp_command.h"
 #include "smtpd/smtpd_private.h"
 #include "smtpd/smtpd_received.h"
-#include "smtpd/smtpd_thread.h"
+#include "service/service_thread.h"
 
 static void
 smtpd_data_write_error(struct smtpd_session *s, const char *what)
@@ -109,6 +109,17 @@ static void
 smtpd_data_commit(struct smtpd_session *s)
 {
 	s->queued_size = queue_writer_size(s->writer);
+	if (s->quota_ceiling != UINT64_MAX &&
+	    s->queued_size > s->quota_ceiling) {
+		log_info(SMTPD_LOG_PREFIX " event=over_quota size=%" PRIu64
+		    " ceiling=%" PRIu64, s->id, s->queued_size,
+		    s->quota_ceiling);
+		queue_writer_abort(&s->writer);
+		smtpd_session_reply(s, "552 5.2.2 Message exceeds the mailbox "
+		    "quota of every recipient");
+		smtpd_session_end_transaction(s);
+		return;
+	}
 	smtpd_session_set_state(s, SMTPD_STATE_COMMIT);
 	conn_pause_input(s->conn);
 	/* The wait is ours, not the client's: an idle timeout now would
@@ -118,7 +129,7 @@ smtpd_data_commit(struct smtpd_session *s)
 	   we need not cause one). */
 	conn_set_idle_timeout(s->conn, 0);
 	queue_commit_async(s->params.queue, &s->writer, &s->env,
-	    smtpd_thread_base(s->params.thread), smtpd_data_committed, s);
+	    service_thread_base(s->params.thread), smtpd_data_committed, s);
 }
 
 void

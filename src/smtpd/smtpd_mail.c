@@ -20,7 +20,8 @@
 #include "lib/xmalloc.h"
 #include "smtp/smtp_command.h"
 #include "smtpd/smtpd_private.h"
-#include "smtpd/smtpd_thread.h"
+#include "service/service_thread.h"
+#include "store/store.h"
 
 /* A reply line from the directory is copied into ours only if it looks
    like one: "ddd " then printable text, no CR/LF, not absurdly long. */
@@ -96,6 +97,8 @@ smtpd_mail_cmd(struct smtpd_session *s, struct smtp_command *cmd)
 	}
 
 	smtpd_mail_envelope_clear(s);
+	s->mail_size = cmd->has_size ? cmd->size : 0;
+	s->quota_ceiling = 0;
 	env->mail_from = xstrdup(cmd->path);
 	switch (cmd->body) {
 	case SMTP_BODY_8BITMIME:
@@ -154,7 +157,7 @@ static char *
 smtpd_mail_postmaster(struct smtpd_session *s)
 {
 	const char *host = s->config->hostname;
-	struct directory *dir = smtpd_thread_directory(s->params.thread);
+	struct directory *dir = service_thread_directory(s->params.thread);
 	const char *d = host, *dot;
 
 	while (dir != NULL) {
@@ -221,6 +224,70 @@ smtpd_mail_rcpt_add(struct smtpd_session *s, const char *addr,
 	s->n_rcpts_total++;
 }
 
+/* Refuses a local recipient all of whose mailboxes are full (452 4.2.2)
+   or too small for the declared SIZE (552 5.2.2), as Dovecot's LMTP
+   would after DATA; NULL when some copy can be taken. Raises the
+   session's quota ceiling by what the recipient can still take. */
+static char *
+smtpd_mail_quota(struct smtpd_session *s, const char *addr,
+    const struct directory_resolution *res)
+{
+	uint64_t ceiling = 0;
+	bool full = false, too_big = false;
+
+	if (res->n_forwards > 0 || res->n_deliveries == 0) {
+		s->quota_ceiling = UINT64_MAX;
+		return NULL;
+	}
+	for (size_t i = 0; i < res->n_deliveries; i++) {
+		const struct directory_delivery *d = &res->deliveries[i];
+		struct store_usage use;
+		char *error = NULL;
+
+		if (d->quota_bytes == 0 && d->quota_messages == 0) {
+			s->quota_ceiling = UINT64_MAX;
+			return NULL;
+		}
+		if (store_usage_peek(s->config->data_dir, d->account_id, &use,
+		    &error) != STORE_OK) {
+			/* Cannot tell: accept; delivery decides. */
+			log_warn(SMTPD_LOG_PREFIX " event=quota_check_failed "
+			    "account=%s error=\"%s\"", s->id, d->account,
+			    error != NULL ? error : "?");
+			free(error);
+			s->quota_ceiling = UINT64_MAX;
+			return NULL;
+		}
+		if (d->quota_bytes != 0 && s->mail_size > d->quota_bytes) {
+			too_big = true;
+			continue;
+		}
+		if ((d->quota_bytes != 0 &&
+		    use.bytes + s->mail_size >= d->quota_bytes) ||
+		    (d->quota_messages != 0 &&
+		    use.messages >= d->quota_messages)) {
+			full = true;
+			continue;
+		}
+		if (d->quota_bytes == 0) {
+			s->quota_ceiling = UINT64_MAX;
+			return NULL;
+		}
+		if (d->quota_bytes > ceiling)
+			ceiling = d->quota_bytes;
+	}
+	if (ceiling > 0) {
+		if (ceiling > s->quota_ceiling)
+			s->quota_ceiling = ceiling;
+		return NULL;
+	}
+	if (full)
+		return xasprintf("452 4.2.2 <%s>: Mailbox full", addr);
+	(void)too_big;
+	return xasprintf("552 5.2.2 <%s>: Message exceeds the mailbox quota",
+	    addr);
+}
+
 /* The directory's verdict as our reply; reason names it for the log. */
 static char *
 smtpd_mail_resolve(struct smtpd_session *s, const char *addr,
@@ -232,7 +299,7 @@ smtpd_mail_resolve(struct smtpd_session *s, const char *addr,
 	char *reply;
 
 	*accepted_r = *unknown_r = false;
-	dir = smtpd_thread_directory(s->params.thread);
+	dir = service_thread_directory(s->params.thread);
 	if (dir == NULL) {
 		*reason_r = "tempfail";
 		return xasprintf("451 4.3.0 <%s>: Temporary lookup failure",
@@ -243,9 +310,14 @@ smtpd_mail_resolve(struct smtpd_session *s, const char *addr,
 	directory_resolve(dir, addr, false, &res);
 	switch (res.result) {
 	case DIRECTORY_LOCAL:
+		reply = smtpd_mail_quota(s, addr, &res);
+		directory_resolution_clear(&res);
+		if (reply != NULL) {
+			*reason_r = "quota";
+			return reply;
+		}
 		*accepted_r = true;
 		*reason_r = "local";
-		directory_resolution_clear(&res);
 		return xstrdup("250 2.1.5 Ok");
 	case DIRECTORY_NOT_LOCAL:
 		/* No AUTH yet and no relay networks: never relay. */

@@ -15,6 +15,7 @@
 
 #include "lib/buf.h"
 #include "queue/queue.h"
+#include "service/service_thread.h"
 #include "smtp/smtp_data.h"
 #include "smtpd/smtpd_session.h"
 
@@ -90,6 +91,11 @@ struct smtpd_session {
 	bool bdat_used;			/* BDAT seen: DATA now refused */
 	struct queue_writer *writer;	/* open from DATA/first BDAT */
 	uint64_t data_size;		/* message octets, Received excluded */
+	uint64_t mail_size;		/* MAIL FROM SIZE=, 0 when not given */
+	/* The largest message some accepted recipient's mailbox quota
+	   still takes (UINT64_MAX: no limit); over it, DATA is refused with
+	   552 5.2.2 instead of queueing mail that can only bounce. */
+	uint64_t quota_ceiling;
 	uint64_t queued_size;		/* stored octets, for the log line */
 
 	/* DATA body. */
@@ -115,7 +121,7 @@ struct smtpd_session {
 	unsigned n_rcpts_total;		/* accepted, all transactions */
 	unsigned n_commands;
 
-	struct smtpd_session *prev, *next;	/* smtpd_thread's list */
+	struct service_link link;	/* the thread's list of sessions */
 };
 
 /* smtpd_session.c */

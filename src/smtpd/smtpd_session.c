@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,7 +26,7 @@
 #include "lib/xmalloc.h"
 #include "smtp/smtp_command.h"
 #include "smtpd/smtpd_private.h"
-#include "smtpd/smtpd_thread.h"
+#include "service/service_thread.h"
 
 static const char *const smtpd_state_names[SMTPD_STATE_COUNT] = {
 	[SMTPD_STATE_HANDSHAKE] = "handshake",
@@ -201,7 +202,7 @@ smtpd_session_free(struct smtpd_session *s)
 	void (*on_end)(void *) = s->params.on_end;
 	void *end_ctx = s->params.end_ctx;
 
-	smtpd_thread_remove(s->params.thread, s);
+	service_thread_remove(s->params.thread, &s->link);
 	if (s->delay_timer != NULL)
 		event_free(s->delay_timer);
 	free(s->delayed_reply);
@@ -537,15 +538,15 @@ smtpd_session_start(int fd, const struct smtpd_session_params *params)
 	s->idle_ms = limits.idle_timeout_ms;
 
 	smtpd_session_enter(s);
-	smtpd_thread_add(params->thread, s);
-	s->conn = conn_new(smtpd_thread_base(params->thread), fd,
+	service_thread_add(params->thread, &s->link);
+	s->conn = conn_new(service_thread_base(params->thread), fd,
 	    implicit ? params->tls : NULL, &limits, &cb, s);
 	snprintf(s->id, sizeof(s->id), "%s", conn_id(s->conn));
 	snprintf(s->addr, sizeof(s->addr), "%s", conn_peer_addr(s->conn));
 	log_info(SMTPD_LOG_PREFIX " event=connect ip=%s port=%u listener=%s"
 	    "%s", s->id, s->addr, (unsigned)conn_peer_port(s->conn), l->name,
 	    params->is_submission ? " submission=yes" : "");
-	if (smtpd_thread_is_shutting_down(params->thread)) {
+	if (service_thread_is_shutting_down(params->thread)) {
 		s->shutdown = true;
 		if (implicit)
 			smtpd_session_close(s, NULL);
@@ -556,6 +557,13 @@ smtpd_session_start(int fd, const struct smtpd_session_params *params)
 		smtpd_session_greet(s);
 	}
 	smtpd_session_leave(s);
+}
+
+void
+smtpd_session_shutdown_link(struct service_link *link)
+{
+	smtpd_session_shutdown((struct smtpd_session *)((char *)link -
+	    offsetof(struct smtpd_session, link)));
 }
 
 void

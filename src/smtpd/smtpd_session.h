@@ -14,14 +14,14 @@ struct config;
 struct config_listener;
 struct queue;
 struct smtpd_session;
-struct smtpd_thread;
+struct service_thread;
 typedef struct ssl_ctx_st SSL_CTX;
 
 struct smtpd_session_params {
 	const struct config *config;		/* outlives the session */
 	const struct config_listener *listener;	/* name and TLS mode */
 	struct queue *queue;
-	struct smtpd_thread *thread;		/* this I/O thread's state */
+	struct service_thread *thread;		/* this I/O thread's state */
 	SSL_CTX *tls;		/* the thread's TLS context, NULL if none */
 	bool is_submission;
 	/* Called once when the session is gone (server_client_done). */
@@ -40,4 +40,7 @@ void smtpd_session_start(int fd, const struct smtpd_session_params *params);
    transaction answers "421 4.3.2 Service shutting down" and closes; one
    inside a transaction finishes it first, then closes the same way. */
 void smtpd_session_shutdown(struct smtpd_session *s);
+/* The same, for service_thread_shutdown: link is the session's. */
+struct service_link;
+void smtpd_session_shutdown_link(struct service_link *link);
 #endif

@@ -33,8 +33,9 @@
 #include "lib/xmalloc.h"
 #include "queue/queue.h"
 #include "smtp/smtp_data.h"
+#include "smtpd/smtpd_session.h"
 #include "smtpd/smtpd_testlib.h"
-#include "smtpd/smtpd_thread.h"
+#include "service/service_thread.h"
 
 #define HOST "mx.example.test"
 #define WAIT_MS 10000
@@ -115,7 +116,7 @@ step(struct client *c)
 /* rcvbuf: the client socket's receive buffer (0: the system's), small
    to make the server's output back up. */
 static void
-client_connect_rcvbuf(struct client *c, struct smtpd_thread *thread,
+client_connect_rcvbuf(struct client *c, struct service_thread *thread,
     const struct config_listener *listener, SSL_CTX *tls, int rcvbuf)
 {
 	int sfd;
@@ -138,7 +139,7 @@ client_connect_rcvbuf(struct client *c, struct smtpd_thread *thread,
 }
 
 static void
-client_connect(struct client *c, struct smtpd_thread *thread,
+client_connect(struct client *c, struct service_thread *thread,
     const struct config_listener *listener, SSL_CTX *tls)
 {
 	client_connect_rcvbuf(c, thread, listener, tls, 0);
@@ -1206,7 +1207,8 @@ static void
 test_graceful_shutdown(void)
 {
 	static const char bye[] = "421 4.3.2 Service shutting down";
-	struct smtpd_thread *th = smtpd_thread_new(H.base, &H.config);
+	struct service_thread *th = service_thread_new(H.base, &H.config,
+	    "smtpd", smtpd_session_shutdown_link);
 	struct client a, b, hs, tx, late;
 	char *id;
 
@@ -1224,7 +1226,7 @@ test_graceful_shutdown(void)
 	send_message(&b, "Subject: in flight\r\n\r\n");
 	step(&b);
 
-	smtpd_thread_shutdown(th);
+	service_thread_shutdown(th);
 	/* Idle: told at once. */
 	EXPECT(&a, bye);
 	WAIT_EOF(&a);
@@ -1250,7 +1252,7 @@ test_graceful_shutdown(void)
 	client_connect(&late, th, &T.plain, NULL);
 	EXPECT(&late, "421 4.3.2");
 	CLIENT_CLOSED(&late);
-	smtpd_thread_free(&th);
+	service_thread_free(&th);
 }
 
 static void

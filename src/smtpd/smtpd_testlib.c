@@ -14,7 +14,7 @@
 #include "lib/xmalloc.h"
 #include "queue/queue.h"
 #include "smtpd/smtpd_session.h"
-#include "smtpd/smtpd_thread.h"
+#include "service/service_thread.h"
 
 long long
 smtpd_testlib_now_ms(void)
@@ -57,13 +57,14 @@ smtpd_testlib_open(struct smtpd_testlib *t, char *dir,
 	directory_close(&d);
 	if (queue_open(dir, &t->queue, &error) == -1)
 		panic("smtpd_testlib_open: queue_open: %s", error);
-	t->thread = smtpd_thread_new(t->base, &t->config);
+	t->thread = service_thread_new(t->base, &t->config, "smtpd",
+	    smtpd_session_shutdown_link);
 }
 
 void
 smtpd_testlib_close(struct smtpd_testlib *t)
 {
-	smtpd_thread_free(&t->thread);
+	service_thread_free(&t->thread);
 	queue_close(&t->queue);
 	if (t->dir != NULL)
 		(void)fsutil_remove_tree(t->dir);
@@ -93,7 +94,7 @@ smtpd_testlib_on_end(void *ctx)
 
 void
 smtpd_testlib_start(struct smtpd_testlib *t, int fd,
-    struct smtpd_thread *thread, const struct config_listener *listener,
+    struct service_thread *thread, const struct config_listener *listener,
     SSL_CTX *tls, bool is_submission)
 {
 	struct smtpd_session_params params = {

@@ -16,7 +16,7 @@ struct directory;
 struct directory_error;
 struct event_base;
 struct queue;
-struct smtpd_thread;
+struct service_thread;
 typedef struct ssl_ctx_st SSL_CTX;
 
 struct smtpd_testlib {
@@ -25,7 +25,7 @@ struct smtpd_testlib {
 	struct config_limits defaults;	/* config_limits_defaults() */
 	struct event_base *base;	/* attached to the worker glue */
 	struct queue *queue;
-	struct smtpd_thread *thread;	/* sessions' thread state */
+	struct service_thread *thread;	/* sessions' thread state */
 	unsigned started, ended;	/* sessions started; sessions gone */
 };
 
@@ -59,6 +59,6 @@ void smtpd_testlib_clear(struct smtpd_testlib *t);
    thread (t->thread or another made on t->base); counts it in
    t->started, and in t->ended once it has freed itself. */
 void smtpd_testlib_start(struct smtpd_testlib *t, int fd,
-    struct smtpd_thread *thread, const struct config_listener *listener,
+    struct service_thread *thread, const struct config_listener *listener,
     SSL_CTX *tls, bool is_submission);
 #endif

@@ -35,7 +35,10 @@ def completed_calls(lines):
             continue
         done.append((i, call, arg, int(ret)))
         if call == "openat" and int(ret) >= 0:
-            fds[re.search(r'"([^"]*)"', arg).group(1)] = ret
+            path = re.search(r'"([^"]*)"', arg).group(1)
+            # The first opening names the fd: later ones (local delivery
+            # reading the queued file) do not.
+            fds.setdefault(path, ret)
     return done, fds
 
 
@@ -53,12 +56,14 @@ def test_reply_follows_fsyncs_in_order(tmp_path_factory):
         time.sleep(1)      # strace attaches to every thread
         # What the daemon opened before strace came: its fds by path.
         fd_dir = "/proc/%d/fd" % p.proc.pid
-        opened = {}
+        opened, all_fds = {}, []
         for fd in os.listdir(fd_dir):
             try:
-                opened[os.readlink(os.path.join(fd_dir, fd))] = fd
+                path = os.readlink(os.path.join(fd_dir, fd))
             except OSError:
-                pass
+                continue
+            opened[path] = fd
+            all_fds.append((path, fd))
         with smtplib.SMTP("127.0.0.1", p.smtp_port, timeout=30) as s:
             s.ehlo("client.test")
             s.mail("a@sender.test")
@@ -74,14 +79,20 @@ def test_reply_follows_fsyncs_in_order(tmp_path_factory):
     fds = dict(opened, **fds)
     msg_fd = fds[os.path.realpath(os.path.join(p.data, "queue", "msg"))]
     file_fd = fds[qid]                  # openat(tmp dir fd, "<qid>", O_CREAT...)
-    wal_fds = {fd for path, fd in fds.items() if path.endswith("queue/queue.db-wal")}
+    # Several connections have the WAL open (committer, readers, delivery).
+    wal_fds = {fd for path, fd in list(fds.items()) + all_fds
+               if path.endswith("queue/queue.db-wal")}
 
     def where(pred):
         return [i for i, call, arg, ret in done if pred(call, arg, ret)]
 
     reply = where(lambda c, a, r: c == "sendto" and "queued as " + qid in a)[0]
     rename = where(lambda c, a, r: c == "renameat2" and qid in a and r == 0)[0]
-    file_sync = max(where(lambda c, a, r: c == "fsync" and a == file_fd and r == 0))
+    created = where(lambda c, a, r: c == "openat" and '"%s"' % qid in a and r >= 0)[0]
+    # The first fsync of the file's fd after it was created (the number is
+    # reused later, e.g. by local delivery).
+    file_sync = min(i for i in where(lambda c, a, r: c == "fsync" and a == file_fd and r == 0)
+                    if i > created)
     dir_sync = [i for i in where(lambda c, a, r: c == "fsync" and a == msg_fd and r == 0)
                 if i > rename][0]
     wal_sync = [i for i in where(lambda c, a, r: c == "fdatasync" and a in wal_fds and r == 0)

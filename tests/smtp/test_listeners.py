@@ -33,7 +33,7 @@ def test_ipv6_and_ipv4_on_one_port(tmp_path_factory):
                 s.ehlo("client.test")
                 assert s.sendmail("a@sender.test", ["bob@example.org"],
                                   b"Subject: over %s\r\n\r\nx\r\n" % host.encode()) == {}
-        queued = [p.queue_file(e["id"]) for e in p.queue()]
+        queued = [m[2] for m in p.wait_mailbox("bob@example.org", 2)]
         assert any(b"[::1]" in q and b"Subject: over ::1" in q for q in queued)
         assert any(b"[127.0.0.1]" in q for q in queued)
     finally:

@@ -119,8 +119,14 @@ def test_drops_privileges_after_binding():
     os.chown(p.data, nobody.pw_uid, nobody.pw_gid)
     p.start()
     try:
-        status = open("/proc/%d/status" % p.proc.pid).read()
-        uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
+        # The port listens before root is dropped (binding needs it): wait.
+        deadline = time.time() + 10
+        while True:
+            status = open("/proc/%d/status" % p.proc.pid).read()
+            uids = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
+            if set(map(int, uids)) == {nobody.pw_uid} or time.time() > deadline:
+                break
+            time.sleep(0.02)
         assert set(map(int, uids)) == {nobody.pw_uid}, uids
         with smtplib.SMTP("127.0.0.1", p.smtp_port, timeout=10) as s:
             s.ehlo("client.test")
@@ -129,6 +135,16 @@ def test_drops_privileges_after_binding():
             refused = s.sendmail("a@sender.test", ["bob@example.org"],
                                  b"Subject: unprivileged\r\n\r\nx\r\n")
             assert refused == {}
-        assert len(p.queue()) == 1
+        # Delivered into the mailbox by the unprivileged process.
+        msgs = p.wait_mailbox("bob@example.org", 1)
+        assert len(msgs) == 1 and b"Subject: unprivileged" in msgs[0][2]
+        assert p.queue() == []
+        # The CLI run as root works as the service user: a new account's
+        # store, made by `mailbox list`, stays writable for the server.
+        p.cli("user", "add", "new@example.org", "--password-stdin", input="pw-new\n")
+        p.cli("mailbox", "list", "new@example.org")
+        for root, dirs, files in os.walk(os.path.join(p.data, "accounts")):
+            for n in dirs + files:
+                assert os.stat(os.path.join(root, n)).st_uid == nobody.pw_uid, n
     finally:
         assert p.stop() == 0
