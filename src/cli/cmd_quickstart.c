@@ -50,10 +50,10 @@ static const struct {
 	    "Mail clients sending, STARTTLS", 2587, 587, true },
 	{ "submissions", "submission", "implicit",
 	    "Mail clients sending, TLS", 2465, 465, true },
+	{ "pop3", "pop3", "starttls", "POP3, STARTTLS", 2110, 110, true },
+	{ "pop3s", "pop3", "implicit", "POP3, TLS", 2995, 995, true },
 	{ "imap", "imap", "starttls", "IMAP, STARTTLS", 2143, 143, false },
 	{ "imaps", "imap", "implicit", "IMAP, TLS", 2993, 993, false },
-	{ "pop3", "pop3", "starttls", "POP3, STARTTLS", 2110, 110, false },
-	{ "pop3s", "pop3", "implicit", "POP3, TLS", 2995, 995, false },
 	{ "sieve", "sieve", "starttls", "ManageSieve", 4190, 4190, false },
 	{ "https", "http", "implicit", "Web admin and API", 8443, 443, false },
 };
@@ -147,13 +147,40 @@ cmd_quickstart_limits(struct buf *b)
 	    "# unknown_rcpt_delay_ms = %u\n"
 	    "# unknown_rcpt_close_after = %u\n"
 	    "# Seconds a shutdown waits for transactions in progress.\n"
-	    "# shutdown_timeout = %u\n",
+	    "# shutdown_timeout = %u\n"
+	    "# Seconds a POP3 client may stay silent (RFC 1939: at least 600).\n"
+	    "# pop3_idle_timeout = %u\n",
 	    size, d.max_recipients, d.max_command_line, d.max_text_line,
 	    d.max_connections, d.max_connections_per_ip, d.idle_timeout,
 	    d.max_errors, d.max_commands_before_data,
 	    d.unknown_rcpt_delay_after, d.unknown_rcpt_delay_ms,
-	    d.unknown_rcpt_close_after, d.shutdown_timeout);
+	    d.unknown_rcpt_close_after, d.shutdown_timeout,
+	    d.pop3_idle_timeout);
 	free(size);
+}
+
+static void
+cmd_quickstart_auth(struct buf *b)
+{
+	struct config_auth d;
+
+	config_auth_defaults(&d);
+	buf_printf(b,
+	    "\n[auth]\n"
+	    "# Logins with a password in clear text (POP3 USER/PASS, AUTH\n"
+	    "# PLAIN) without TLS: never, loopback (only from this machine)\n"
+	    "# or always.\n"
+	    "# plaintext = %s\n"
+	    "# Milliseconds before a failed login is answered.\n"
+	    "# failure_delay = %u\n"
+	    "# Failed logins within failure_window seconds after which an IP\n"
+	    "# address (IPv6: its /64) or an account is refused for a while.\n"
+	    "# max_failures_per_ip = %u\n"
+	    "# max_failures_per_account = %u\n"
+	    "# failure_window = %u\n",
+	    config_plaintext_name(d.plaintext), d.failure_delay,
+	    d.max_failures_per_ip, d.max_failures_per_account,
+	    d.failure_window);
 }
 
 static char *
@@ -210,6 +237,7 @@ cmd_quickstart_conf_text(const struct cmd_quickstart *q)
 	}
 	buf_printf(&b, "\n");
 	cmd_quickstart_limits(&b);
+	cmd_quickstart_auth(&b);
 	return buf_steal(&b);
 }
 

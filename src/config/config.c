@@ -88,6 +88,37 @@ config_limits_defaults(struct config_limits *limits)
 	/* Long enough for a transaction in progress to finish, short enough
 	   for systemd's default stop timeout (90 s). */
 	limits->shutdown_timeout = 30;
+	/* RFC 1939 §3: an autologout timer of at least 10 minutes. */
+	limits->pop3_idle_timeout = 600;
+}
+
+void
+config_auth_defaults(struct config_auth *auth)
+{
+	/* A password sent in clear over the loopback crosses no wire; from
+	   anywhere else it needs TLS first (RFC 2595 §2.4, Dovecot's
+	   disable_plaintext_auth). */
+	auth->plaintext = CONFIG_PLAINTEXT_LOOPBACK;
+	/* Dovecot's auth_failure_delay: a guesser gets one try per two
+	   seconds per connection; a user who mistyped barely notices. */
+	auth->failure_delay = 2000;
+	/* Per IP: a NAT of many users mistyping now and then stays below;
+	   a guesser reaches it within a minute. Per account: a distributed
+	   guesser spreading over many IPs is held back too. */
+	auth->max_failures_per_ip = 20;
+	auth->max_failures_per_account = 10;
+	/* Five minutes: long enough to make guessing slow (at most 20 tries
+	   per IP per window), short enough that a locked-out user waits
+	   briefly. */
+	auth->failure_window = 300;
+}
+
+const char *
+config_plaintext_name(enum config_plaintext plaintext)
+{
+	if ((size_t)plaintext >= CONFIG_NKEYS(config_plaintext_names))
+		return "unknown";
+	return config_plaintext_names[plaintext];
 }
 
 const char *
@@ -265,6 +296,7 @@ config_parse(const char *name, const char *text, size_t len,
 	ctx.config->workers = 4;
 	ctx.config->log_level = LOG_LEVEL_INFO;
 	config_limits_defaults(&ctx.config->limits);
+	config_auth_defaults(&ctx.config->auth);
 
 	if (len > CONFIG_MAX_FILE) {
 		config_error(&ctx, 0, "file too large (at most %d bytes)",

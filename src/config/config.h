@@ -26,6 +26,12 @@
 	[limits]
 	max_message_size = 50M
 	...every field of struct config_limits, same names
+	[auth]                   ; logins (POP3 now; IMAP, submission later)
+	plaintext = loopback     ; never | loopback | always
+	failure_delay = 2000     ; ms before a failed login is answered
+	max_failures_per_ip = 20 ; then refused for failure_window
+	max_failures_per_account = 10
+	failure_window = 300     ; seconds
 */
 #ifndef PETREL_CONFIG_H
 #define PETREL_CONFIG_H
@@ -75,6 +81,25 @@ struct config_limits {
 	unsigned unknown_rcpt_close_after; /* 20 */
 	unsigned unknown_rcpt_delay_ms;	/* 1000 */
 	unsigned shutdown_timeout;	/* seconds SIGTERM waits; 30 */
+	unsigned pop3_idle_timeout;	/* seconds; RFC 1939 §3: 600 */
+};
+
+/* Whether a password may cross a connection without TLS (USER/PASS, AUTH
+   PLAIN): never, only from the loopback (127.0.0.0/8, ::1: nothing on
+   the wire to sniff), or always. */
+enum config_plaintext {
+	CONFIG_PLAINTEXT_NEVER,
+	CONFIG_PLAINTEXT_LOOPBACK,
+	CONFIG_PLAINTEXT_ALWAYS,
+};
+
+/* [auth]; defaults and their reasons: config.c, config_auth_defaults(). */
+struct config_auth {
+	enum config_plaintext plaintext;	/* loopback */
+	unsigned failure_delay;		/* ms before a failure answer; 2000 */
+	unsigned max_failures_per_ip;	/* IPv6 per /64; 20 */
+	unsigned max_failures_per_account; /* 10 */
+	unsigned failure_window;	/* seconds; 300 */
 };
 
 struct config {
@@ -89,9 +114,13 @@ struct config {
 	struct config_listener *listeners;
 	size_t n_listeners;
 	struct config_limits limits;
+	struct config_auth auth;
 };
 
 void config_limits_defaults(struct config_limits *limits);
+void config_auth_defaults(struct config_auth *auth);
+/* "never", "loopback" or "always". */
+const char *config_plaintext_name(enum config_plaintext plaintext);
 /* A size as petrel.conf writes it: "50M" for a multiple of a binary unit
    (K, M, G: 1024, 1024^2, 1024^3; the largest that divides n), else the
    plain number of bytes. Heap string, caller frees; never NULL. */

@@ -26,7 +26,8 @@ enum config_section_kind {
 	CONFIG_SECTION_SERVER,
 	CONFIG_SECTION_TLS,
 	CONFIG_SECTION_LIMITS,
-	CONFIG_SECTION_LISTEN,
+	CONFIG_SECTION_AUTH,
+	CONFIG_SECTION_LISTEN,		/* last: seen[] has no row for it */
 };
 
 enum config_type {
@@ -36,6 +37,7 @@ enum config_type {
 	CONFIG_TYPE_LOG_LEVEL,
 	CONFIG_TYPE_NUMBER,		/* decimal in [min, max] */
 	CONFIG_TYPE_SIZE,		/* bytes, K/M/G suffix, in [min, max] */
+	CONFIG_TYPE_PLAINTEXT,		/* enum config_plaintext by name */
 };
 
 struct config_key {
@@ -100,12 +102,15 @@ struct config_ctx {
 extern const struct config_key config_server_keys[];
 extern const struct config_key config_tls_keys[];
 extern const struct config_key config_limits_keys[];
+extern const struct config_key config_auth_keys[];
 extern const size_t config_server_nkeys, config_tls_nkeys, config_limits_nkeys;
+extern const size_t config_auth_nkeys;
 extern const char *const config_listen_key_names[CONFIG_LISTEN_NKEYS];
 extern const char *const config_protocol_names[CONFIG_PROTOCOL_HTTP + 1];
 extern const size_t config_protocol_nnames;
 extern const char *const config_tls_names[CONFIG_TLS_IMPLICIT + 1];
 extern const char *const config_log_levels[LOG_LEVEL_ERROR + 1];
+extern const char *const config_plaintext_names[CONFIG_PLAINTEXT_ALWAYS + 1];
 
 /* config.c: records the first error only; line 0 means the whole file. */
 void config_error(struct config_ctx *ctx, unsigned line, const char *fmt, ...)

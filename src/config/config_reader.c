@@ -42,6 +42,8 @@ config_section(struct config_ctx *ctx, const char *line, size_t n)
 		ctx->kind = CONFIG_SECTION_TLS;
 	} else if (name_len == 6 && memcmp(name, "limits", 6) == 0) {
 		ctx->kind = CONFIG_SECTION_LIMITS;
+	} else if (name_len == 4 && memcmp(name, "auth", 4) == 0) {
+		ctx->kind = CONFIG_SECTION_AUTH;
 	} else if (name_len >= sizeof(prefix) - 1 &&
 	    memcmp(name, prefix, sizeof(prefix) - 1) == 0) {
 		const char *lname = name + sizeof(prefix) - 1;
@@ -76,7 +78,8 @@ config_section(struct config_ctx *ctx, const char *line, size_t n)
 		}
 	} else {
 		config_error(ctx, ctx->line, "unknown section [%.*s] (expected "
-		    "server, tls, listen.NAME or limits)", (int)name_len, name);
+		    "server, tls, listen.NAME, limits or auth)", (int)name_len,
+		    name);
 		return -1;
 	}
 	/* Fits: listener names are short, the fixed names shorter. */
@@ -174,6 +177,10 @@ config_handler(void *user, const char *section, const char *name,
 		config_set_key(ctx, config_limits_keys,
 		    config_limits_nkeys, &ctx->config->limits,
 		    name, value);
+		break;
+	case CONFIG_SECTION_AUTH:
+		config_set_key(ctx, config_auth_keys, config_auth_nkeys,
+		    &ctx->config->auth, name, value);
 		break;
 	case CONFIG_SECTION_LISTEN:
 		config_set_listen(ctx, name, value);

@@ -102,6 +102,14 @@ test_full(void)
 	    "unknown_rcpt_delay_after = 0\r\n"
 	    "unknown_rcpt_close_after = 4\r\n"
 	    "unknown_rcpt_delay_ms = 250\r\n"
+	    "pop3_idle_timeout = 900\r\n"
+	    "[auth]\r\n"
+	    "plaintext = never\r\n"
+	    "failure_delay = 0\r\n"
+	    "max_failures_per_ip = 7\r\n"
+	    "max_failures_per_account = 3\r\n"
+	    "failure_window = 60\r\n"
+	    "[limits]\r\n"
 	    "shutdown_timeout = 0";	/* no final newline */
 	struct config *c = expect_config(text, sizeof(text) - 1);
 
@@ -146,6 +154,12 @@ test_full(void)
 	TEST_EQ_INT(c->limits.unknown_rcpt_close_after, 4);
 	TEST_EQ_INT(c->limits.unknown_rcpt_delay_ms, 250);
 	TEST_EQ_INT(c->limits.shutdown_timeout, 0);
+	TEST_EQ_INT(c->limits.pop3_idle_timeout, 900);
+	TEST_EQ_INT(c->auth.plaintext, CONFIG_PLAINTEXT_NEVER);
+	TEST_EQ_INT(c->auth.failure_delay, 0);
+	TEST_EQ_INT(c->auth.max_failures_per_ip, 7);
+	TEST_EQ_INT(c->auth.max_failures_per_account, 3);
+	TEST_EQ_INT(c->auth.failure_window, 60);
 	config_free(&c);
 	TEST_ASSERT(c == NULL);
 	config_free(&c);	/* accepts NULL */
@@ -174,7 +188,18 @@ test_defaults(void)
 	TEST_EQ_INT(want.unknown_rcpt_close_after, 20);
 	TEST_EQ_INT(want.unknown_rcpt_delay_ms, 1000);
 	TEST_EQ_INT(want.shutdown_timeout, 30);
+	TEST_EQ_INT(want.pop3_idle_timeout, 600);
 	TEST_ASSERT(memcmp(&c->limits, &want, sizeof(want)) == 0);
+	TEST_EQ_INT(c->auth.plaintext, CONFIG_PLAINTEXT_LOOPBACK);
+	TEST_EQ_INT(c->auth.failure_delay, 2000);
+	TEST_EQ_INT(c->auth.max_failures_per_ip, 20);
+	TEST_EQ_INT(c->auth.max_failures_per_account, 10);
+	TEST_EQ_INT(c->auth.failure_window, 300);
+	TEST_EQ_STR(config_plaintext_name(c->auth.plaintext), "loopback");
+	TEST_EQ_STR(config_plaintext_name(CONFIG_PLAINTEXT_NEVER), "never");
+	TEST_EQ_STR(config_plaintext_name(CONFIG_PLAINTEXT_ALWAYS), "always");
+	TEST_EQ_STR(config_plaintext_name((enum config_plaintext)7),
+	    "unknown");
 	TEST_EQ_STR(c->user, NULL);
 	TEST_EQ_STR(c->tls_cert, NULL);
 	TEST_EQ_STR(c->tls_key, NULL);
@@ -301,12 +326,32 @@ test_bad(void)
 		  "petrel.conf:10: [limits] max_errors: value is empty" },
 		{ HEAD "[limits]\n= 5\n",
 		  "petrel.conf:10: key name missing before '='" },
+		{ HEAD "[auth]\nplaintext = sometimes\n",
+		  "petrel.conf:10: [auth] plaintext: plaintext must be never, "
+		  "loopback or always" },
+		{ HEAD "[auth]\nplaintext = Always\n",
+		  "petrel.conf:10: [auth] plaintext: plaintext must be never, "
+		  "loopback or always" },
+		{ HEAD "[auth]\nmax_failures_per_ip = 0\n",
+		  "petrel.conf:10: [auth] max_failures_per_ip: must be between "
+		  "1 and 1000000" },
+		{ HEAD "[auth]\nfailure_delay = 60001\n",
+		  "petrel.conf:10: [auth] failure_delay: must be between 0 and "
+		  "60000" },
+		{ HEAD "[auth]\nfailure_window = 1\nfailure_window = 2\n",
+		  "petrel.conf:11: [auth] failure_window: "
+		  "duplicate key (first on line 10)" },
+		{ HEAD "[auth]\nmax_errors = 1\n",
+		  "petrel.conf:10: [auth] max_errors: unknown key" },
+		{ HEAD "[limits]\npop3_idle_timeout = 0\n",
+		  "petrel.conf:10: [limits] pop3_idle_timeout: must be between "
+		  "1 and 86400" },
 		{ HEAD "[limit]\n",
 		  "petrel.conf:9: unknown section [limit] (expected server, "
-		  "tls, listen.NAME or limits)" },
+		  "tls, listen.NAME, limits or auth)" },
 		{ HEAD "[Server]\n",
 		  "petrel.conf:9: unknown section [Server] (expected server, "
-		  "tls, listen.NAME or limits)" },
+		  "tls, listen.NAME, limits or auth)" },
 		{ HEAD "[limits\n",
 		  "petrel.conf:9: section header lacks ']'" },
 		{ HEAD "[limits] x\n",
@@ -609,7 +654,7 @@ test_load(void)
 	c = config_load("bad.conf", &error);
 	TEST_ASSERT(c == NULL);
 	TEST_EQ_STR(error, "bad.conf:1: unknown section [x] (expected server, "
-	    "tls, listen.NAME or limits)");
+	    "tls, listen.NAME, limits or auth)");
 	free(error);
 	TEST_ASSERT(cwd != NULL && chdir(cwd) == 0);
 	free(cwd);

@@ -64,10 +64,30 @@ const struct config_key config_limits_keys[] = {
 	    CONFIG_FIELD(config_limits, unknown_rcpt_delay_ms), 0, 60000 },
 	{ "shutdown_timeout", CONFIG_TYPE_NUMBER,
 	    CONFIG_FIELD(config_limits, shutdown_timeout), 0, 86400 },
+	/* RFC 1939 §3 asks for at least 10 minutes; tests need less. */
+	{ "pop3_idle_timeout", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_limits, pop3_idle_timeout), 1, 86400 },
+};
+
+const struct config_key config_auth_keys[] = {
+	{ "plaintext", CONFIG_TYPE_PLAINTEXT,
+	    CONFIG_FIELD(config_auth, plaintext), 0, 0 },
+	/* Past a minute clients give up before the answer. */
+	{ "failure_delay", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_auth, failure_delay), 0, 60000 },
+	{ "max_failures_per_ip", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_auth, max_failures_per_ip), 1, 1000000 },
+	{ "max_failures_per_account", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_auth, max_failures_per_account), 1, 1000000 },
+	/* A day at most: a block longer than that is an administrator's
+	   decision, not a counter's. */
+	{ "failure_window", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_auth, failure_window), 1, 86400 },
 };
 
 _Static_assert(CONFIG_NKEYS(config_server_keys) <= CONFIG_MAX_KEYS, "seen[]");
 _Static_assert(CONFIG_NKEYS(config_limits_keys) <= CONFIG_MAX_KEYS, "seen[]");
+_Static_assert(CONFIG_NKEYS(config_auth_keys) <= CONFIG_MAX_KEYS, "seen[]");
 
 const char *const config_listen_key_names[CONFIG_LISTEN_NKEYS] = {
 	"address", "port", "protocol", "tls",
@@ -93,6 +113,12 @@ const char *const config_log_levels[LOG_LEVEL_ERROR + 1] = {
 	[LOG_LEVEL_INFO] = "info",
 	[LOG_LEVEL_WARN] = "warn",
 	[LOG_LEVEL_ERROR] = "error",
+};
+
+const char *const config_plaintext_names[CONFIG_PLAINTEXT_ALWAYS + 1] = {
+	[CONFIG_PLAINTEXT_NEVER] = "never",
+	[CONFIG_PLAINTEXT_LOOPBACK] = "loopback",
+	[CONFIG_PLAINTEXT_ALWAYS] = "always",
 };
 
 /* --- values ---------------------------------------------------------------- */
@@ -264,6 +290,7 @@ config_set_value(struct config_ctx *ctx, const struct config_key *key,
 {
 	void *field = (char *)base + key->offset;
 	char **str = field;
+	enum config_plaintext plaintext;
 	uint64_t n;
 	char *lo, *hi, *path;
 	int level;
@@ -307,6 +334,20 @@ config_set_value(struct config_ctx *ctx, const struct config_key *key,
 			return;
 		}
 		memcpy(field, &level, sizeof(level));
+		return;
+	case CONFIG_TYPE_PLAINTEXT:
+		level = config_name_index(config_plaintext_names,
+		    CONFIG_NKEYS(config_plaintext_names), value);
+		if (level == -1) {
+			config_key_error(ctx, key->name,
+			    "plaintext must be never, loopback or always");
+			return;
+		}
+		plaintext = (enum config_plaintext)level;
+		if (key->width != sizeof(plaintext))
+			panic("config_set_value: plaintext width %zu",
+			    key->width);
+		memcpy(field, &plaintext, sizeof(plaintext));
 		return;
 	case CONFIG_TYPE_NUMBER:
 		if (str_to_u64(value, &n) == -1) {
@@ -362,4 +403,5 @@ config_set_key(struct config_ctx *ctx, const struct config_key *keys,
 const size_t config_server_nkeys = CONFIG_NKEYS(config_server_keys);
 const size_t config_tls_nkeys = CONFIG_NKEYS(config_tls_keys);
 const size_t config_limits_nkeys = CONFIG_NKEYS(config_limits_keys);
+const size_t config_auth_nkeys = CONFIG_NKEYS(config_auth_keys);
 const size_t config_protocol_nnames = CONFIG_NKEYS(config_protocol_names);

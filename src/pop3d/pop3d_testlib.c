@@ -1,0 +1,181 @@
+/* pop3d_testlib.c — the session-test harness; see pop3d_testlib.h. */
+#include "pop3d/pop3d_testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "auth/auth_throttle.h"
+#include "directory/directory.h"
+#include "directory/directory_admin.h"
+#include "lib/fsutil.h"
+#include "lib/worker.h"
+#include "lib/xmalloc.h"
+#include "pop3d/pop3d_private.h"
+#include "pop3d/pop3d_session.h"
+#include "service/service_thread.h"
+#include "store/store.h"
+
+long long
+pop3d_testlib_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+pop3d_testlib_init(struct pop3d_testlib *t, const char *hostname)
+{
+	memset(t, 0, sizeof(*t));
+	config_limits_defaults(&t->config.limits);
+	config_auth_defaults(&t->config.auth);
+	t->config.hostname = xstrdup(hostname);
+	worker_threads_init();
+	t->base = event_base_new();
+	if (t->base == NULL)
+		panic("pop3d_testlib_init: event_base_new");
+	worker_base_attach(t->base);
+	t->workers = worker_pool_new(2);
+}
+
+void
+pop3d_testlib_reset_throttle(struct pop3d_testlib *t)
+{
+	struct auth_throttle_limits limits = {
+		.max_failures_per_ip = t->config.auth.max_failures_per_ip,
+		.max_failures_per_account =
+		    t->config.auth.max_failures_per_account,
+		.window_s = t->config.auth.failure_window,
+		.delay_ms = t->config.auth.failure_delay,
+	};
+
+	auth_throttle_free(&t->throttle);
+	t->throttle = auth_throttle_new(&limits);
+}
+
+void
+pop3d_testlib_cheap_dummy_hash(void)
+{
+	pop3d_login_set_dummy_hash("{PLAIN}no such password");
+}
+
+void
+pop3d_testlib_open(struct pop3d_testlib *t, char *dir,
+    pop3d_testlib_fill_fn *fill)
+{
+	struct directory_error derr = { 0 };
+	struct directory *d = NULL;
+	char *error = NULL;
+
+	t->dir = dir;
+	free(t->config.data_dir);
+	t->config.data_dir = xstrdup(dir);
+	if (directory_open(dir, true, &d, &error) == -1)
+		panic("pop3d_testlib_open: directory_open: %s", error);
+	if (fill(d, &derr) == -1)
+		panic("pop3d_testlib_open: directory: %s", derr.message);
+	directory_close(&d);
+	pop3d_testlib_reset_throttle(t);
+	t->thread = service_thread_new(t->base, &t->config, "pop3d",
+	    pop3d_session_shutdown_link);
+}
+
+int64_t
+pop3d_testlib_account_id(struct pop3d_testlib *t, const char *address)
+{
+	struct directory_account account;
+	struct directory_error derr = { 0 };
+	struct directory *d = NULL;
+	char *error = NULL;
+	int64_t id;
+
+	if (directory_open(t->dir, false, &d, &error) == -1)
+		panic("pop3d_testlib_account_id: %s", error);
+	if (directory_admin_account_get(d, address, &account, &derr) == -1)
+		panic("pop3d_testlib_account_id: %s", derr.message);
+	id = account.id;
+	directory_account_clear(&account);
+	directory_close(&d);
+	return id;
+}
+
+uint32_t
+pop3d_testlib_append(struct pop3d_testlib *t, int64_t account_id,
+    const void *data, size_t len)
+{
+	struct store *store = NULL;
+	struct store_mailbox inbox;
+	struct store_append a;
+	char *error = NULL;
+	uint32_t uid = 0;
+
+	if (store_open(t->dir, account_id, NULL, &store, &error) != STORE_OK)
+		panic("pop3d_testlib_append: store_open: %s", error);
+	if (store_mailbox_get(store, "INBOX", &inbox) != STORE_OK)
+		panic("pop3d_testlib_append: INBOX: %s", store_error(store));
+	memset(&a, 0, sizeof(a));
+	a.mailbox_id = inbox.id;
+	a.data = data;
+	a.len = len;
+	store_mailbox_clear(&inbox);
+	if (store_append(store, &a, &uid) != STORE_OK)
+		panic("pop3d_testlib_append: %s", store_error(store));
+	store_close(&store);
+	return uid;
+}
+
+void
+pop3d_testlib_close(struct pop3d_testlib *t)
+{
+	service_thread_free(&t->thread);
+	auth_throttle_free(&t->throttle);
+	if (t->dir != NULL)
+		(void)fsutil_remove_tree(t->dir);
+	xfree(&t->dir);
+}
+
+void
+pop3d_testlib_clear(struct pop3d_testlib *t)
+{
+	pop3d_testlib_close(t);
+	worker_pool_free(&t->workers);
+	if (t->base != NULL) {
+		worker_base_detach(t->base);
+		event_base_free(t->base);
+		t->base = NULL;
+	}
+	xfree(&t->config.hostname);
+	xfree(&t->config.data_dir);
+}
+
+static void
+pop3d_testlib_on_end(void *ctx)
+{
+	struct pop3d_testlib *t = ctx;
+
+	t->ended++;
+}
+
+void
+pop3d_testlib_start(struct pop3d_testlib *t, int fd,
+    struct service_thread *thread, const struct config_listener *listener,
+    SSL_CTX *tls)
+{
+	struct pop3d_session_params params = {
+		.config = &t->config,
+		.listener = listener,
+		.thread = thread,
+		.workers = t->workers,
+		.throttle = t->throttle,
+		.tls = tls,
+		.on_end = pop3d_testlib_on_end,
+		.end_ctx = t,
+	};
+
+	t->started++;
+	pop3d_session_start(fd, &params);
+}
