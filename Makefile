@@ -75,14 +75,17 @@ DEPS_server     := lib config server
 DEPS_store      := lib mail store
 DEPS_migrate    := lib mail store migrate
 DEPS_deliver    := lib mail auth directory queue store deliver
-DEPS_smtpd      := lib mail smtp config auth directory queue store server smtpd
-DEPS_pop3d      := lib mail config auth directory store server pop3d
-DEPS_cli        := lib mail smtp config auth directory queue store migrate deliver server smtpd pop3d cli
+DEPS_service    := lib mail config auth directory service
+DEPS_smtpd      := lib mail smtp config auth directory queue store server service smtpd
+DEPS_pop3d      := lib mail config auth directory store server service pop3d
+DEPS_cli        := lib mail smtp config auth directory queue store migrate deliver server service smtpd pop3d cli
 DEPS_fuzz       := lib mail smtp config
 # Fuzz targets that need more than the syntax modules name them here.
 DEPS_fuzz_smtpd_session := $(DEPS_smtpd)
 DEPS_fuzz_directory_address := lib mail auth directory
 DEPS_fuzz_pop3d_session := $(DEPS_pop3d)
+DEPS_fuzz_mbox := $(DEPS_migrate)
+DEPS_fuzz_maildir := $(DEPS_migrate)
 modobjs = $(foreach d,$(1),$(patsubst %.c,$(2)/obj/%.o,$(filter src/$(d)/%,$(SRCS))))
 
 .SECONDEXPANSION:

@@ -20,6 +20,7 @@
 #include "directory/directory_admin.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "server/server.h"
 
 #ifndef PETREL_VERSION
 #define PETREL_VERSION "0.1.0-dev"
@@ -48,6 +49,9 @@ static const struct cli_command cli_commands[] = {
 	{ "alias", cli_cmd_alias },
 	{ "resolve", cli_cmd_resolve },
 	{ "queue", cli_cmd_queue },
+	{ "mailbox", cli_cmd_mailbox },
+	{ "import", cli_cmd_import },
+	{ "export", cli_cmd_export },
 };
 
 static const char cli_usage_text[] =
@@ -63,11 +67,15 @@ static const char cli_usage_text[] =
 "  domain VERB ...       domains: list, show, add, del, enable, disable,\n"
 "                        dns, catchall\n"
 "  alias-domain VERB ... alias domains: list, add, del\n"
-"  user VERB ...         mailboxes: list, show, add, del, passwd, quota,\n"
-"                        enable, disable\n"
+"  user VERB ...         accounts: list, show, add, del, passwd, quota,\n"
+"                        enable, disable, forward, plus-mode\n"
 "  alias VERB ...        aliases: list, add, del\n"
 "  resolve ADDRESS       where mail to ADDRESS goes\n"
 "  queue VERB ...        the mail queue: list, show ID\n"
+"  mailbox list ADDRESS  an account's mailboxes, counts and quota usage\n"
+"  import maildir|mbox DIR ADDRESS [--folder F]\n"
+"                        move mail in from a Maildir (Dovecot, mailcow) or mbox\n"
+"  export ADDRESS DIR    write an account's mail out as a Maildir\n"
 "\n"
 "  help                  this text\n"
 "  version               the version of petrel\n"
@@ -130,6 +138,13 @@ cli_config(struct cli *cli)
 		return NULL;
 	}
 	log_set_level((enum log_level)cli->config->log_level);
+	if (!cli->keep_root && server_drop_privileges(cli->config,
+	    &error) == -1) {
+		cli_error("%s", error);
+		free(error);
+		config_free(&cli->config);
+		return NULL;
+	}
 	return cli->config;
 }
 
@@ -360,6 +375,7 @@ cli_main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]);
 	    i++) {
 		if (strcmp(noun, cli_commands[i].name) == 0) {
+			cli.keep_root = strcmp(noun, "serve") == 0;
 			rc = cli_commands[i].fn(&cli, nargs, args);
 			break;
 		}

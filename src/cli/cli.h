@@ -17,9 +17,13 @@ struct cli {
 	const char *config_path;	/* -c, or the default (cli.c) */
 	bool json;			/* --json: machine-readable stdout */
 	struct config *config;		/* loaded by cli_config() */
+	bool keep_root;			/* serve: binds first, drops later */
 };
 
-/* Loads the config once. Returns NULL after printing the error. */
+/* Loads the config once. Returns NULL after printing the error. Run as
+   root with a service user configured, every command but serve becomes
+   that user first, so what it creates in the data directory (an
+   account's mailboxes, say) belongs to the server, as with doveadm. */
 struct config *cli_config(struct cli *cli);
 /* Prints "petrel: <message>" to stderr. Returns 1, for `return cli_error()`. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -74,6 +78,7 @@ int cli_cmd_user_delivery(struct cli *cli, int argc, char **argv);
 int cli_cmd_alias(struct cli *cli, int argc, char **argv);
 int cli_cmd_resolve(struct cli *cli, int argc, char **argv);
 int cli_cmd_queue(struct cli *cli, int argc, char **argv);
+int cli_cmd_mailbox(struct cli *cli, int argc, char **argv);
 int cli_cmd_import(struct cli *cli, int argc, char **argv);
 int cli_cmd_export(struct cli *cli, int argc, char **argv);
 

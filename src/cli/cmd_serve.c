@@ -1,16 +1,18 @@
 /* cmd_serve.c — `petrel serve`: the daemon in the foreground. Loads the
    config, opens the queue, checks the directory exists (quickstart made
-   it), creates the server with its listeners, wires the SMTP service to
-   the SMTP and submission listeners, prints what it serves, and runs
-   until SIGTERM/SIGINT. Any start-up error is one line and exit 1. */
+   it), starts local delivery, creates the server with its listeners,
+   wires the services to their listeners, prints what it serves, and
+   runs until SIGTERM/SIGINT. Any start-up error is one line and exit 1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "deliver/deliver.h"
 #include "directory/directory.h"
 #include "lib/log.h"
+#include "pop3d/pop3d.h"
 #include "queue/queue.h"
 #include "server/server.h"
 #include "smtpd/smtpd.h"
@@ -19,7 +21,8 @@ static bool
 cmd_serve_is_served(enum config_protocol protocol)
 {
 	return protocol == CONFIG_PROTOCOL_SMTP ||
-	    protocol == CONFIG_PROTOCOL_SUBMISSION;
+	    protocol == CONFIG_PROTOCOL_SUBMISSION ||
+	    protocol == CONFIG_PROTOCOL_POP3;
 }
 
 /* "smtp       127.0.0.1:2525  (STARTTLS)": names in a column of at least
@@ -49,8 +52,10 @@ cli_cmd_serve(struct cli *cli, int argc, char **argv)
 	const struct config *config;
 	struct directory *dir = NULL;
 	struct queue *queue = NULL;
+	struct deliver *deliver = NULL;
 	struct server *server = NULL;
 	struct smtpd *smtpd = NULL;
+	struct pop3d *pop3d = NULL;
 	char *error = NULL;
 	int status = 1, width = 10;
 
@@ -76,6 +81,13 @@ cli_cmd_serve(struct cli *cli, int argc, char **argv)
 		    error != NULL ? error : "unknown error");
 		goto out;
 	}
+	/* Delivers what an earlier run left in the queue at once. */
+	if ((deliver = deliver_new(config->data_dir, queue, NULL,
+	    &error)) == NULL) {
+		cli_error("cannot start local delivery: %s",
+		    error != NULL ? error : "unknown error");
+		goto out;
+	}
 	if ((server = server_new(config, &error)) == NULL) {
 		cli_error("%s", error != NULL ? error : "cannot start server");
 		goto out;
@@ -87,6 +99,9 @@ cli_cmd_serve(struct cli *cli, int argc, char **argv)
 	   sessions refuse relaying exactly as the MTA port does. */
 	server_set_protocol(server, CONFIG_PROTOCOL_SUBMISSION,
 	    smtpd_protocol(smtpd, CONFIG_PROTOCOL_SUBMISSION));
+	pop3d = pop3d_new(config);
+	server_set_protocol(server, CONFIG_PROTOCOL_POP3,
+	    pop3d_protocol(pop3d, CONFIG_PROTOCOL_POP3));
 
 	for (size_t i = 0; i < config->n_listeners; i++) {
 		size_t n = strlen(config->listeners[i].name);
@@ -107,6 +122,10 @@ cli_cmd_serve(struct cli *cli, int argc, char **argv)
 out:
 	server_free(&server);
 	smtpd_free(&smtpd);
+	pop3d_free(&pop3d);
+	/* After the sessions (nothing is queued any more), before the
+	   queue it reads. */
+	deliver_free(&deliver);
 	queue_close(&queue);
 	free(error);
 	return status;
