@@ -260,7 +260,8 @@ mime_header_decode(const char *value, size_t len, struct buf *out)
 			    prev.charset_len, &raw, out) < 0)
 				goto full;
 			buf_reset(&raw);
-			if (mime_rfc2047_utf8(out, text, (size_t)(p - text)) < 0)
+			if (mime_rfc2047_utf8(out, text,
+			    (size_t)(p - text)) < 0)
 				goto full;
 		} else if (prev.charset_len != w.charset_len ||
 		    strncasecmp(prev.charset, w.charset, w.charset_len) != 0) {
