@@ -9,8 +9,9 @@
    line, inside the file, with nothing between two of them but the one
    empty separator line; no body line the parser should have split at is
    left inside a message; converted output has CRLF line ends only, no
-   more bytes than the input plus one CR per LF, valid and distinct
-   keywords, known flags; a failed convert leaves out as it was. */
+   more bytes than the input plus one CR per LF, no metadata header left,
+   valid and distinct keywords, known flags; a failed convert leaves out
+   as it was. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,6 +64,40 @@ fuzz_mbox_check_keywords(const struct buf *kw)
 	CHECK(count <= MIGRATE_FLAGS_KEYWORDS_MAX);
 }
 
+/* The header converted: none of the fields an mbox keeps its metadata in
+   is left (a folded line is part of the field before it). */
+static void
+fuzz_mbox_check_hidden(const char *out, size_t len)
+{
+	static const char *const hidden[] = {
+		"Status", "X-Status", "X-Keywords", "X-UID", "X-IMAP",
+		"X-IMAPbase", "Content-Length",
+	};
+
+	for (size_t pos = 0; pos < len; ) {
+		const char *nl = memchr(out + pos, '\n', len - pos);
+		size_t end = nl != NULL ? (size_t)(nl - out) : len;
+		size_t content = end - pos;
+		const char *colon;
+
+		while (content > 0 && out[pos + content - 1] == '\r')
+			content--;
+		if (content == 0)
+			break;		/* the body */
+		colon = memchr(out + pos, ':', content);
+		if (out[pos] != ' ' && out[pos] != '\t' && colon != NULL) {
+			size_t nlen = (size_t)(colon - out) - pos;
+
+			for (size_t i = 0; i < sizeof(hidden) /
+			    sizeof(hidden[0]); i++)
+				CHECK(strlen(hidden[i]) != nlen ||
+				    strncasecmp(out + pos, hidden[i], nlen) !=
+				    0);
+		}
+		pos = nl != NULL ? end + 1 : len;
+	}
+}
+
 static void
 fuzz_mbox_convert(const char *raw, size_t len)
 {
@@ -79,6 +114,7 @@ fuzz_mbox_convert(const char *raw, size_t len)
 	for (size_t i = 0; i < out.len; i++)
 		if (out.data[i] == '\n')
 			CHECK(i > 0 && out.data[i - 1] == '\r');
+	fuzz_mbox_check_hidden(out.data, out.len);
 	CHECK((meta.flags & ~fuzz_mbox_flags) == 0);
 	fuzz_mbox_check_keywords(&meta.keywords);
 

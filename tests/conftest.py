@@ -17,10 +17,19 @@ DOMAIN = "example.org"
 HOSTNAME = "mx.example.org"
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, never the same twice in this run: the
+    kernel may hand a just-closed ephemeral port out again at once."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def rewrite_config(path, ports, limits=None):
