@@ -165,6 +165,8 @@ install: all
 
 bench: all
 	bench/smtp-in/run
+	bench/deliver/run
+	bench/pop3/run
 
 clean:
 	rm -rf build
