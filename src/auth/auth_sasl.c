@@ -12,105 +12,8 @@
 #include <string.h>
 
 #include "lib/utf8.h"
+#include "lib/base64.h"
 #include "lib/xmalloc.h"
-
-static const char auth_sasl_b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* The 6-bit value of c, or -1. */
-static int
-auth_sasl_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int
-auth_sasl_base64_decode(const char *in, size_t len, unsigned char *out,
-    size_t out_cap, size_t *len_r)
-{
-	size_t o = 0;
-
-	*len_r = 0;
-	if (len % 4 != 0)
-		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		bool last = i + 4 == len;
-		int v[4];
-		unsigned pad = 0;
-		uint32_t n;
-
-		for (size_t k = 0; k < 4; k++) {
-			unsigned char c = (unsigned char)in[i + k];
-
-			if (c == '=' && last && k >= 2) {
-				/* "x=" then "=": padding only runs to the
-				   end of the last group. */
-				v[k] = 0;
-				pad++;
-				continue;
-			}
-			if (pad > 0)
-				return -1;	/* data after '=' */
-			if ((v[k] = auth_sasl_b64_value(c)) < 0)
-				return -1;
-		}
-		n = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		/* RFC 4648 §3.5: the bits the padding leaves over are zero
-		   in canonical encodings; anything else is not what a real
-		   encoder wrote. */
-		if ((pad == 1 && (n & 0xff) != 0) ||
-		    (pad == 2 && (n & 0xffff) != 0))
-			return -1;
-		if (o > out_cap || out_cap - o < 3 - pad)
-			return -1;
-		out[o++] = (unsigned char)(n >> 16);
-		if (pad < 2)
-			out[o++] = (unsigned char)(n >> 8);
-		if (pad < 1)
-			out[o++] = (unsigned char)n;
-	}
-	*len_r = o;
-	return 0;
-}
-
-size_t
-auth_sasl_base64_encode(const void *in, size_t len, char *out,
-    size_t out_cap)
-{
-	const unsigned char *p = in;
-	size_t o = 0;
-
-	if (len > (SIZE_MAX - 1) / 4 * 3 - 2 ||
-	    out_cap < (len + 2) / 3 * 4 + 1)
-		panic("auth_sasl_base64_encode: output of %zu for %zu bytes",
-		    out_cap, len);
-	for (size_t i = 0; i < len; i += 3) {
-		size_t rest = len - i;
-		uint32_t n = (uint32_t)p[i] << 16;
-
-		if (rest > 1)
-			n |= (uint32_t)p[i + 1] << 8;
-		if (rest > 2)
-			n |= p[i + 2];
-		out[o++] = auth_sasl_b64[(n >> 18) & 63];
-		out[o++] = auth_sasl_b64[(n >> 12) & 63];
-		out[o++] = rest > 1 ? auth_sasl_b64[(n >> 6) & 63] : '=';
-		out[o++] = rest > 2 ? auth_sasl_b64[n & 63] : '=';
-	}
-	out[o] = '\0';
-	return o;
-}
 
 bool
 auth_sasl_is_cancel(const char *line, size_t len)
@@ -164,7 +67,7 @@ auth_sasl_plain_decode(const char *b64, size_t len,
 		*error_r = "response too long";
 		return -1;
 	}
-	if (auth_sasl_base64_decode(b64, len, msg, sizeof(msg), &n) == -1) {
+	if (base64_decode(b64, len, msg, sizeof(msg), &n) == -1) {
 		*error_r = "invalid base64";
 		goto out;
 	}
@@ -241,7 +144,7 @@ auth_sasl_login_decode(const char *b64, size_t len, bool is_password,
 		*error_r = "response too long";
 		return -1;
 	}
-	if (auth_sasl_base64_decode(b64, len, buf, sizeof(buf), &n) == -1) {
+	if (base64_decode(b64, len, buf, sizeof(buf), &n) == -1) {
 		*error_r = "invalid base64";
 		goto out;
 	}

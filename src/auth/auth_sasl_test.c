@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base64.h"
 #include "lib/test.h"
 
 static void
@@ -33,11 +34,11 @@ test_base64_vectors(void)
 		char enc[32];
 		size_t n = 99, plen = strlen(cases[i].plain);
 
-		TEST_EQ_INT(auth_sasl_base64_decode(cases[i].b64,
+		TEST_EQ_INT(base64_decode(cases[i].b64,
 		    strlen(cases[i].b64), out, sizeof(out), &n), 0);
 		TEST_EQ_INT(n, plen);
 		TEST_ASSERT(memcmp(out, cases[i].plain, plen) == 0);
-		TEST_EQ_INT(auth_sasl_base64_encode(cases[i].plain, plen, enc,
+		TEST_EQ_INT(base64_encode(cases[i].plain, plen, enc,
 		    sizeof(enc)), strlen(cases[i].b64));
 		TEST_EQ_STR(enc, cases[i].b64);
 	}
@@ -71,14 +72,14 @@ test_base64_strict(void)
 
 		if (i == sizeof(bad) / sizeof(bad[0]) - 1)
 			len = 4;	/* the embedded NUL */
-		if (auth_sasl_base64_decode(bad[i], len, out, sizeof(out),
+		if (base64_decode(bad[i], len, out, sizeof(out),
 		    &n) != -1)
 			test_fail(__FILE__, __LINE__, "accepted \"%s\"",
 			    bad[i]);
 	}
 	/* Output space is checked. */
-	TEST_EQ_INT(auth_sasl_base64_decode("Zm9vYmFy", 8, out, 5, &n), -1);
-	TEST_EQ_INT(auth_sasl_base64_decode("Zm9vYmE=", 8, out, 5, &n), 0);
+	TEST_EQ_INT(base64_decode("Zm9vYmFy", 8, out, 5, &n), -1);
+	TEST_EQ_INT(base64_decode("Zm9vYmE=", 8, out, 5, &n), 0);
 	TEST_EQ_INT(n, 5);
 	/* Every byte value survives a round trip. */
 	{
@@ -87,9 +88,9 @@ test_base64_strict(void)
 
 		for (int i = 0; i < 256; i++)
 			all[i] = (unsigned char)i;
-		size_t e = auth_sasl_base64_encode(all, 256, enc, sizeof(enc));
+		size_t e = base64_encode(all, 256, enc, sizeof(enc));
 		TEST_EQ_INT(e, 344);
-		TEST_EQ_INT(auth_sasl_base64_decode(enc, e, back, sizeof(back),
+		TEST_EQ_INT(base64_decode(enc, e, back, sizeof(back),
 		    &n), 0);
 		TEST_EQ_INT(n, 256);
 		TEST_ASSERT(memcmp(all, back, 256) == 0);
@@ -105,7 +106,7 @@ b64(const void *raw, size_t len)
 
 	if (out == NULL)
 		abort();
-	auth_sasl_base64_encode(raw, len, out, cap);
+	base64_encode(raw, len, out, cap);
 	return out;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/base64.h"
 #include "lib/buf.h"
 #include "mail/mime_private.h"
 
@@ -61,22 +62,6 @@ mime_decode_cte(const struct mime_message *msg, uint32_t index)
 	return cte;
 }
 
-static int
-mime_decode_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 static bool
 mime_decode_is_space(unsigned char c)
 {
@@ -93,7 +78,7 @@ mime_decode_base64(const char *p, size_t len, struct buf *out)
 	uint32_t acc = 0;
 
 	for (; i < len; i++) {
-		int v = mime_decode_b64_value(s[i]);
+		int v = base64_value(s[i]);
 
 		if (v < 0) {
 			if (mime_decode_is_space(s[i]))

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/utf8.h"
 
@@ -19,21 +20,14 @@ mutf7_is_direct(uint32_t cp)
 	return cp >= 0x20 && cp <= 0x7e;
 }
 
-/* The 6-bit value of a base64 character, or -1. */
+/* The 6-bit value of a character of modified base64, which has ','
+   where base64 has '/' (RFC 3501 §5.1.3), or -1. */
 static int
 mutf7_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
 	if (c == ',')
 		return 63;
-	return -1;
+	return c == '/' ? -1 : base64_value(c);
 }
 
 struct mutf7_bits {

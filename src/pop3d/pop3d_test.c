@@ -26,6 +26,7 @@
 #include "directory/directory_admin.h"
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/base64.h"
 #include "lib/test.h"
 #include "lib/tls.h"
 #include "lib/xmalloc.h"
@@ -412,7 +413,7 @@ b64(const void *raw, size_t len)
 	size_t cap = (len + 2) / 3 * 4 + 1;
 	char *out = xmalloc(cap);
 
-	auth_sasl_base64_encode(raw, len, out, cap);
+	base64_encode(raw, len, out, cap);
 	return out;
 }
 
