@@ -27,6 +27,20 @@ deliver_wake(void *ctx)
 	pthread_mutex_unlock(&d->mutex);
 }
 
+static bool
+deliver_stopping(struct deliver *d)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&d->mutex);
+	stopping = d->stopping;
+	pthread_mutex_unlock(&d->mutex);
+	return stopping;
+}
+
+/* Passes until nothing is due, or (the thread) until deliver_free asks to
+   stop: a large backlog must not hold up shutdown until all of it is
+   delivered, only until the pass under way is recorded. */
 int
 deliver_run_once(struct deliver *d, time_t now)
 {
@@ -34,7 +48,7 @@ deliver_run_once(struct deliver *d, time_t now)
 
 	/* A batch may defer what it attempted: that is not due again now, so
 	   the loop ends. The bound guards against a clock that stands. */
-	for (unsigned i = 0; i < 1000; i++) {
+	for (unsigned i = 0; i < 1000 && !deliver_stopping(d); i++) {
 		if ((n = deliver_pass(d, now)) <= 0)
 			return n < 0 && total == 0 ? -1 : total;
 		total += n;

@@ -72,8 +72,14 @@ deliver_copy_tagged(const char *path, const char *tag, size_t *len_r)
 	buf_init(&out, 0);
 	msg = mime_parse(data, len, NULL);
 	if (mime_header_find(msg, 0, "Subject", 0, &off, &flen) == 0) {
-		/* After "Subject:" and its blanks. */
-		at = off + strlen("Subject:");
+		/* After the colon and the blanks that follow it. Not at
+		   off + strlen("Subject:"): the obsolete syntax allows blanks
+		   before the colon ("Subject :"), and the tag would then go
+		   into the field name. The field found has a colon. */
+		const char *colon = memchr(data + off, ':', flen);
+
+		at = colon != NULL ? (size_t)(colon - data) + 1 :
+		    off + flen;
 		while (at < off + flen && (data[at] == ' ' || data[at] == '\t'))
 			at++;
 		buf_append(&out, data, at);

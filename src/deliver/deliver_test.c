@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "deliver/deliver.h"
 #include "directory/directory.h"
@@ -273,11 +274,85 @@ test_quota(void)
 	fixture_close(&f);
 }
 
+/* The Subject of a plus-tagged copy in subject mode: the obsolete
+   "Subject :" (blank before the colon) keeps its name, the tag goes into
+   the value; a message without any header gets a Subject field. */
+static void
+test_subject_tag(void)
+{
+	struct fixture f;
+	static const char *const rcpts[] = { "bob+sale@example.org" };
+	char *bytes;
+
+	fixture_open(&f);
+	enqueue(&f, "From: x@remote.example\r\nSubject \t: Hello\r\n"
+	    "\r\nbody\r\n", rcpts, 1);
+	TEST_EQ_INT(deliver_run_once(f.deliver, time(NULL)), 1);
+	bytes = first_bytes(&f, f.bob, "INBOX");
+	TEST_EQ_STR(bytes, "From: x@remote.example\r\nSubject \t: [sale] "
+	    "Hello\r\n\r\nbody\r\n");
+	free(bytes);
+	fixture_close(&f);
+
+	fixture_open(&f);
+	enqueue(&f, "\r\nno header\r\n", rcpts, 1);
+	TEST_EQ_INT(deliver_run_once(f.deliver, time(NULL)), 1);
+	bytes = first_bytes(&f, f.bob, "INBOX");
+	TEST_EQ_STR(bytes, "Subject: [sale]\r\n\r\nno header\r\n");
+	free(bytes);
+	fixture_close(&f);
+}
+
+/* deliver_free while the thread works through a backlog: it stops after
+   the pass under way, it does not deliver the whole queue first. */
+static void
+test_shutdown_backlog(void)
+{
+	struct deliver_config cfg = DELIVER_CONFIG_DEFAULT;
+	static const char *const rcpts[] = { "alice@example.org" };
+	struct queue_envelope *envs = NULL;
+	struct deliver_stats stats;
+	struct fixture f;
+	char *error = NULL;
+	size_t n = 0;
+	enum { BACKLOG = 60 };
+
+	fixture_open(&f);
+	deliver_free(&f.deliver);
+	for (int i = 0; i < BACKLOG; i++)
+		enqueue(&f, "Subject: x\r\n\r\nbody\r\n", rcpts, 1);
+	cfg.batch = 1;
+	f.deliver = deliver_new(f.dir, f.queue, &cfg, &error);
+	must(f.deliver != NULL, "deliver");
+	/* Once the thread has finished its first pass. */
+	for (int i = 0; i < 5000; i++) {
+		deliver_stats(f.deliver, &stats);
+		if (stats.passes > 0)
+			break;
+		usleep(1000);
+	}
+	TEST_ASSERT(stats.passes > 0);
+	deliver_free(&f.deliver);
+	TEST_EQ_INT(queue_list(f.queue, &envs, &n, &error), 0);
+	/* At most a couple of passes ran, one message each. */
+	TEST_ASSERT(n >= BACKLOG - 3);
+	queue_envelopes_free(envs, n);
+	/* What is left is delivered later, once each. */
+	cfg.no_thread = true;
+	f.deliver = deliver_new(f.dir, f.queue, &cfg, &error);
+	must(f.deliver != NULL, "deliver");
+	TEST_EQ_INT(deliver_run_once(f.deliver, time(NULL)), (int)n);
+	TEST_EQ_INT(count(&f, f.alice, "INBOX"), BACKLOG);
+	fixture_close(&f);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_local_delivery);
 	TEST_RUN(test_outcomes);
 	TEST_RUN(test_quota);
+	TEST_RUN(test_subject_tag);
+	TEST_RUN(test_shutdown_backlog);
 	return test_done();
 }

@@ -112,6 +112,18 @@ store_flags_write(struct store *s, struct store_mbox *mbox,
 	return store_db_done(s, st, "write flags");
 }
 
+/* The number of words of a canonical keyword list. */
+static size_t
+store_flags_count_words(const char *list)
+{
+	size_t n = 0;
+
+	for (const char *p = list; *p != '\0'; p++)
+		if (p == list || p[-1] == ' ')
+			n++;
+	return n;
+}
+
 static int
 store_flags_apply(struct store *s, struct store_mbox *mbox,
     struct store_flags_rows *r, enum store_flags_op op, unsigned flags,
@@ -134,6 +146,15 @@ store_flags_apply(struct store *s, struct store_mbox *mbox,
 			continue;
 		}
 		nk = store_keywords_apply(row->keywords, op, keywords);
+		/* Each ADD is within the limit, but many of them must not
+		   grow a row without bound. */
+		if (store_flags_count_words(nk) > STORE_KEYWORDS_MAX) {
+			free(nk);
+			ret = store_fail(s, STORE_INVALID, "message %u would "
+			    "have more than %d keywords", row->uid,
+			    STORE_KEYWORDS_MAX);
+			break;
+		}
 		if (nf == row->flags && strcmp(nk, row->keywords) == 0) {
 			/* RFC 7162 §3.1.3: with UNCHANGEDSINCE the server
 			   sends the FETCH even when nothing changed. */

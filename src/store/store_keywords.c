@@ -114,8 +114,8 @@ store_keywords_apply(const char *old, enum store_flags_op op,
 		p = end + 1;
 	}
 	if (op == STORE_FLAGS_ADD) {
-		/* old is canonical and arg too: the union stays so. The
-		   count may pass STORE_KEYWORDS_MAX by at most arg's. */
+		/* old is canonical and arg too: the union stays so. It
+		   may pass STORE_KEYWORDS_MAX: store_flags refuses that. */
 		for (const char *p = arg; *p != '\0'; ) {
 			const char *end = strchr(p, ' ');
 			size_t n = end != NULL ? (size_t)(end - p) : strlen(p);

@@ -523,6 +523,34 @@ test_keywords(void)
 
 	/* An append keeps the normalised form. */
 	int64_t inbox = store_testlib_mailbox(s, "INBOX");
+
+	/* Repeated ADDs cannot grow a message past the limit: each call is
+	   within it, the sum is refused and changes nothing. */
+	char *big = store_testlib_message(100, NULL, NULL);
+	uint32_t kuid = append_ok(s, inbox, big, 0);
+	struct store_range kr = { kuid, kuid };
+	char half[4096];
+	size_t hl = 0;
+	for (int i = 0; i < STORE_KEYWORDS_MAX; i++)
+		hl += (size_t)snprintf(half + hl, sizeof(half) - hl, "x%d ", i);
+	TEST_EQ_INT(store_flags(s, inbox, &kr, 1, STORE_FLAGS_ADD, 0, half, 0,
+	    NULL, NULL, NULL, NULL), STORE_OK);
+	TEST_EQ_INT(store_flags(s, inbox, &kr, 1, STORE_FLAGS_ADD, 0,
+	    "y1 y2", 0, NULL, NULL, NULL, NULL), STORE_INVALID);
+	/* Replacing is fine; so is adding what is there already. */
+	TEST_EQ_INT(store_flags(s, inbox, &kr, 1, STORE_FLAGS_ADD, 0,
+	    "x1 X2", 0, NULL, NULL, NULL, NULL), STORE_OK);
+	struct collect kc = { 0 };
+	fetch_all(s, inbox, STORE_FETCH_FLAGS, &kc);
+	TEST_EQ_INT(kc.n, 1);
+	TEST_ASSERT(kc.n == 1 && strstr(kc.keywords[0], "y1") == NULL &&
+	    strncmp(kc.keywords[0], "x0 x1 x2 ", 9) == 0);
+	collect_clear(&kc);
+	struct store_range all = { 1, UINT32_MAX };
+	TEST_EQ_INT(store_flags(s, inbox, &all, 1, STORE_FLAGS_ADD,
+	    STORE_FLAG_DELETED, NULL, 0, NULL, NULL, NULL, NULL), STORE_OK);
+	TEST_EQ_INT(store_expunge(s, inbox, NULL, 0, NULL, NULL), STORE_OK);
+	free(big);
 	char *text = store_testlib_message(100, NULL, NULL);
 	struct store_append a = { 0 };
 	struct collect c = { 0 };
@@ -1270,6 +1298,70 @@ test_watch(void)
 	done(&s, dir);
 }
 
+/* Two watches of one account whose callbacks each remove the other: the
+   first to run removes the second, which is then skipped. Removing a
+   watch pinned by the running notification must not wait for that
+   notification (it used to deadlock). */
+struct watch_peer {
+	struct store_watch **other;
+	_Atomic unsigned calls;
+};
+
+static void
+watch_peer_fn(int64_t account_id, void *ctx)
+{
+	struct watch_peer *w = ctx;
+
+	(void)account_id;
+	atomic_fetch_add(&w->calls, 1);
+	store_watch_remove(w->other);
+}
+
+static _Atomic bool watch_notify_done;
+
+static void *
+watch_notify_thread(void *arg)
+{
+	(void)arg;
+	store_watch_notify(77);
+	atomic_store(&watch_notify_done, true);
+	return NULL;
+}
+
+static void
+test_watch_remove_other(void)
+{
+	struct store_watch *a, *b;
+	struct watch_peer pa = { &b, 0 }, pb = { &a, 0 };
+	pthread_t t;
+	bool done = false;
+
+	a = store_watch_add(77, watch_peer_fn, &pa);
+	b = store_watch_add(77, watch_peer_fn, &pb);
+	atomic_store(&watch_notify_done, false);
+	TEST_ASSERT(pthread_create(&t, NULL, watch_notify_thread, NULL) == 0);
+	for (int i = 0; i < 500 && !done; i++) {
+		done = atomic_load(&watch_notify_done);
+		if (!done)
+			usleep(10000);
+	}
+	TEST_ASSERT(done);
+	if (!done) {
+		/* Deadlocked: leave the thread; the test has failed. */
+		pthread_detach(t);
+		return;
+	}
+	pthread_join(t, NULL);
+	/* Exactly one ran; it removed the other. */
+	TEST_EQ_INT(pa.calls + pb.calls, 1);
+	TEST_ASSERT((a == NULL) != (b == NULL));
+	store_watch_remove(&a);
+	store_watch_remove(&b);
+	/* Nothing left to call. */
+	store_watch_notify(77);
+	TEST_EQ_INT(pa.calls + pb.calls, 1);
+}
+
 /* --- concurrency -------------------------------------------------------- */
 
 #define THREAD_APPENDS 40
@@ -1417,6 +1509,7 @@ main(void)
 	TEST_RUN(test_crash);
 	TEST_RUN(test_transactions);
 	TEST_RUN(test_watch);
+	TEST_RUN(test_watch_remove_other);
 	TEST_RUN(test_concurrent);
 	TEST_RUN(test_rate);
 	return test_done();

@@ -4,10 +4,15 @@
 
    store_txn_end calls store_watch_notify after the COMMIT, never inside
    the transaction, so a woken session reads the change. Callbacks run
-   without the mutex held (they may take their own locks, or add watches);
-   a watch being called is pinned (busy count), and store_watch_remove
-   waits until no call of it runs any more, so the owner may free ctx as
-   soon as remove returns. A callback must not remove its own watch. */
+   without the mutex held (they may take their own locks, add watches, or
+   remove other watches of the account). A notifier pins every watch it
+   will call (pins), and counts the call under way (running);
+   store_watch_remove waits only for a running call, never for a pinned
+   one: waiting for pins would deadlock a callback that removes another
+   watch of the same notification, and would keep a remover waiting for
+   other owners' callbacks. A watch removed while pinned is skipped, and
+   freed by whoever drops the last reference. So the owner may free ctx
+   as soon as remove returns. A callback must not remove its own watch. */
 #include "store/store_private.h"
 
 #include <pthread.h>
@@ -22,7 +27,8 @@ struct store_watch {
 	int64_t account_id;
 	store_notify_fn *fn;
 	void *ctx;
-	unsigned busy;			/* notifiers calling fn now */
+	unsigned pins;			/* notifiers that will call fn */
+	unsigned running;		/* notifiers calling fn now */
 	bool removed;
 };
 
@@ -58,6 +64,7 @@ void
 store_watch_remove(struct store_watch **watchp)
 {
 	struct store_watch *w = *watchp, **pp;
+	bool free_it;
 
 	if (w == NULL)
 		return;
@@ -70,10 +77,17 @@ store_watch_remove(struct store_watch **watchp)
 		}
 	}
 	w->removed = true;
-	while (w->busy > 0)
+	/* Our own pin keeps a notifier that finishes the running call from
+	   freeing w under us. */
+	w->pins++;
+	while (w->running > 0)
 		pthread_cond_wait(&store_watch_idle, &store_watch_mutex);
+	/* Still pinned by a notifier that has not reached it: that one
+	   skips it and frees it. */
+	free_it = --w->pins == 0;
 	pthread_mutex_unlock(&store_watch_mutex);
-	free(w);
+	if (free_it)
+		free(w);
 	*watchp = NULL;
 }
 
@@ -95,26 +109,25 @@ store_watch_notify(int64_t account_id)
 	i = 0;
 	for (w = *store_watch_bucket(account_id); w != NULL; w = w->next) {
 		if (w->account_id == account_id) {
-			w->busy++;
+			w->pins++;
 			pinned[i++] = w;
 		}
 	}
-	pthread_mutex_unlock(&store_watch_mutex);
 	for (i = 0; i < n; i++) {
-		bool removed;
-
-		/* A remove that started meanwhile waits for us; skip its
-		   callback rather than call into an owner tearing down. */
-		pthread_mutex_lock(&store_watch_mutex);
-		removed = pinned[i]->removed;
-		pthread_mutex_unlock(&store_watch_mutex);
-		if (!removed)
-			pinned[i]->fn(account_id, pinned[i]->ctx);
+		w = pinned[i];
+		/* A remove that started meanwhile: skip its callback rather
+		   than call into an owner tearing down. */
+		if (!w->removed) {
+			w->running++;
+			pthread_mutex_unlock(&store_watch_mutex);
+			w->fn(account_id, w->ctx);
+			pthread_mutex_lock(&store_watch_mutex);
+			if (--w->running == 0)
+				pthread_cond_broadcast(&store_watch_idle);
+		}
+		if (--w->pins == 0 && w->removed)
+			free(w);	/* its remover left it to us */
 	}
-	pthread_mutex_lock(&store_watch_mutex);
-	for (i = 0; i < n; i++)
-		pinned[i]->busy--;
-	pthread_cond_broadcast(&store_watch_idle);
 	pthread_mutex_unlock(&store_watch_mutex);
 	free(pinned);
 }
