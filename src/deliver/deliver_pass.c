@@ -4,8 +4,10 @@
    one transaction. */
 #include "deliver/deliver_private.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "directory/directory.h"
 #include "lib/log.h"
@@ -88,6 +90,21 @@ deliver_pass_resolve(struct deliver_pass *p, size_t m, size_t r)
 		break;
 	}
 	directory_resolution_clear(&res);
+}
+
+/* The queued bytes are gone (removed by hand, a disk repaired): no retry
+   can bring them back, so every recipient fails at once instead of being
+   retried for the queue's lifetime. */
+static void
+deliver_pass_lost(struct deliver_pass *p, size_t m)
+{
+	log_error("deliver: qid=%s event=message-file-missing path=%s",
+	    p->envs[m].id, p->paths[m]);
+	for (size_t r = 0; r < p->envs[m].n_rcpts; r++) {
+		p->rcpts[m][r].status = "failed";
+		p->rcpts[m][r].error = xstrdup("554 5.3.0 The queued message "
+		    "file is missing");
+	}
 }
 
 /* Copies grouped by account, then in queue order. */
@@ -398,6 +415,10 @@ deliver_pass(struct deliver *d, time_t now)
 	for (size_t m = 0; m < p.n_envs; m++) {
 		p.paths[m] = queue_message_path(d->queue, p.envs[m].id);
 		p.rcpts[m] = xcalloc(p.envs[m].n_rcpts, sizeof(**p.rcpts));
+		if (access(p.paths[m], R_OK) == -1 && errno == ENOENT) {
+			deliver_pass_lost(&p, m);
+			continue;
+		}
 		for (size_t r = 0; r < p.envs[m].n_rcpts; r++)
 			deliver_pass_resolve(&p, m, r);
 	}

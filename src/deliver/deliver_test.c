@@ -346,12 +346,34 @@ test_shutdown_backlog(void)
 	fixture_close(&f);
 }
 
+/* A queued message whose file went missing fails every recipient at once
+   (no retry can bring the bytes back) and is not stored. */
+static void
+test_missing_file(void)
+{
+	struct fixture f;
+	static const char *const rcpts[] = { "bob@example.org" };
+	const char *id;
+	char *path;
+
+	fixture_open(&f);
+	id = enqueue(&f, "Subject: gone\r\n\r\nx\r\n", rcpts, 1);
+	path = queue_message_path(f.queue, id);
+	TEST_EQ_INT(unlink(path), 0);
+	TEST_EQ_INT(deliver_run_once(f.deliver, time(NULL)), 1);
+	TEST_EQ_STR(rcpt_status(&f, id, 0), "failed");
+	TEST_EQ_INT(count(&f, f.bob, "INBOX"), 0);
+	free(path);
+	fixture_close(&f);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_local_delivery);
 	TEST_RUN(test_outcomes);
 	TEST_RUN(test_quota);
+	TEST_RUN(test_missing_file);
 	TEST_RUN(test_subject_tag);
 	TEST_RUN(test_shutdown_backlog);
 	return test_done();
