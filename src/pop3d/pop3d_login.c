@@ -5,11 +5,15 @@
 
    No oracle: an unknown user, a disabled account or domain, an account
    without a password and a wrong password all get the same answer after
-   the same work — a password check (against a dummy hash when there is no
-   real one) and the throttle's delay. Each failure is logged with ip= and
+   the same time — a password check (against a dummy hash when there is no
+   real one), padded to what the dummy costs when the account's hash is
+   cheaper (a scheme migrated from elsewhere: {PLAIN}, SHA512-CRYPT), and
+   the throttle's delay. Each failure is logged with ip= and
    user= (fail2ban). A login refused by the throttle is not checked at all
    and gets [SYS/TEMP] after the same delay. */
+#include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +73,7 @@ struct pop3d_login_job {
 	enum pop3d_login_fail fail;	/* before the check; OK to try */
 	/* Out. */
 	bool verified;
+	unsigned pad_ms;		/* a failure's answer waits this more */
 	struct store *store;
 	struct pop3d_maildrop *md;
 	char *error;			/* store or maildrop failure */
@@ -76,6 +81,9 @@ struct pop3d_login_job {
 
 static pthread_once_t pop3d_login_dummy_once = PTHREAD_ONCE_INIT;
 static char *pop3d_login_dummy;
+/* What checking a password against the dummy costs (its hashing, timed);
+   written inside the once, read after it. */
+static uint64_t pop3d_login_dummy_ms;
 /* pop3d_login_set_dummy_hash: tests and fuzzers only. */
 static const char *pop3d_login_dummy_override;
 
@@ -88,9 +96,11 @@ static void
 pop3d_login_dummy_init(void)
 {
 	char *plain = password_generate(24), *error = NULL;
+	uint64_t t0 = auth_throttle_now_ms();
 
 	pop3d_login_dummy = password_hash(plain, PASSWORD_SCHEME_DEFAULT,
 	    &error);
+	pop3d_login_dummy_ms = auth_throttle_now_ms() - t0;
 	if (pop3d_login_dummy == NULL) {
 		log_error("pop3d: event=dummy_hash error=\"%s\"",
 		    error != NULL ? error : "unknown");
@@ -145,11 +155,32 @@ pop3d_login_job_free(struct pop3d_login_job *job)
 	free(job);
 }
 
+/* A failure checked against a hash cheaper than the dummy: how much
+   longer an unknown user's check would have taken. Without this, how fast
+   the -ERR comes says whether the account exists. */
+static unsigned
+pop3d_login_pad_ms(uint64_t started_ms)
+{
+	uint64_t elapsed;
+
+	if (pop3d_login_dummy_override != NULL)
+		return 0;
+	pthread_once(&pop3d_login_dummy_once, pop3d_login_dummy_init);
+	elapsed = auth_throttle_now_ms() - started_ms;
+	if (elapsed >= pop3d_login_dummy_ms)
+		return 0;
+	/* A dummy hash that took seconds was a stalled machine, not the
+	   cost to match. */
+	return pop3d_login_dummy_ms - elapsed > 2000 ? 2000 :
+	    (unsigned)(pop3d_login_dummy_ms - elapsed);
+}
+
 static void
 pop3d_login_work(void *ctx)
 {
 	struct pop3d_login_job *job = ctx;
 	const char *hash = job->hash;
+	uint64_t started_ms = auth_throttle_now_ms();
 	int ret;
 
 	if (hash == NULL && pop3d_login_dummy_override != NULL) {
@@ -161,10 +192,10 @@ pop3d_login_work(void *ctx)
 	/* Checked whatever fail says: the answer costs the same. */
 	ret = password_verify(job->password, job->password_len, hash);
 	explicit_bzero(job->password, sizeof(job->password));
-	if (job->fail != POP3D_LOGIN_OK)
-		return;
-	if (ret != 1) {
+	if (job->fail == POP3D_LOGIN_OK && ret != 1)
 		job->fail = POP3D_LOGIN_PASSWORD;
+	if (job->fail != POP3D_LOGIN_OK) {
+		job->pad_ms = pop3d_login_pad_ms(started_ms);
 		return;
 	}
 	job->verified = true;
@@ -180,7 +211,7 @@ pop3d_login_work(void *ctx)
 /* A failed login: counted, logged, answered after the delay. */
 static void
 pop3d_login_failed(struct pop3d_session *s, const char *method,
-    const char *user, enum pop3d_login_fail fail)
+    const char *user, enum pop3d_login_fail fail, unsigned pad_ms)
 {
 	char esc[LOG_STR_MAX];
 	unsigned delay;
@@ -188,6 +219,7 @@ pop3d_login_failed(struct pop3d_session *s, const char *method,
 
 	delay = auth_throttle_failure(s->params.throttle, s->addr, user,
 	    auth_throttle_now_ms());
+	delay = delay > UINT_MAX - pad_ms ? UINT_MAX : delay + pad_ms;
 	s->auth_failures++;
 	log_info(POP3D_LOG_PREFIX " event=auth_failed ip=%s user=%s "
 	    "method=%s reason=%s failures=%u", s->id, s->addr,
@@ -215,7 +247,8 @@ pop3d_login_done(struct pop3d_session *s, void *ctx)
 		return;
 	}
 	if (!job->verified) {
-		pop3d_login_failed(s, job->method, job->user, job->fail);
+		pop3d_login_failed(s, job->method, job->user, job->fail,
+		    job->pad_ms);
 		pop3d_login_job_free(job);
 		return;
 	}

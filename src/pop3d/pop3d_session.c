@@ -497,8 +497,11 @@ pop3d_session_on_timeout(struct conn *conn, void *ctx)
 	log_info(POP3D_LOG_PREFIX " event=timeout state=%s", s->id,
 	    pop3d_state_names[s->state]);
 	/* RFC 1939 §3: the autologout timer; the session ends without the
-	   UPDATE state. The conn closes after this returns. */
-	if (s->state != POP3D_STATE_HANDSHAKE)
+	   UPDATE state. The conn closes after this returns. Only between
+	   replies: inside a listing or a message (a client that stopped
+	   reading) an -ERR line would read as part of the body, while a
+	   close before the terminator says it is incomplete. */
+	if (pop3d_session_is_idle(s))
 		pop3d_session_reply(s, "-ERR Disconnected for inactivity.");
 	if (s->state != POP3D_STATE_CLOSING)
 		pop3d_session_set_state(s, POP3D_STATE_CLOSING);

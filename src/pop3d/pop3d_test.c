@@ -703,6 +703,40 @@ test_dele(void)
 	TEST_EQ_INT(deleted, 0);
 }
 
+/* QUIT's UPDATE fails (the store stays locked by another writer past
+   its busy timeout): -ERR, and neither the deletion nor the \Seen of the
+   retrieved message happened. */
+static void
+test_update_failure(void)
+{
+	struct store *other = NULL;
+	struct client c;
+	char *error = NULL;
+	size_t n, seen = 0, deleted = 0;
+
+	reset_config();
+	inbox_fill();
+	client_carol(&c);
+	client_send_str(&c, "RETR 1\r\nDELE 2\r\n");
+	EXPECT(&c, "+OK ");
+	free(client_multi(&c, &n));
+	EXPECT_LINE(&c, "+OK Marked to be deleted.");
+	if (store_open(H.dir, T.carol, NULL, &other, &error) != STORE_OK ||
+	    store_begin(other) != STORE_OK)
+		panic("test_update_failure: %s", error != NULL ? error :
+		    store_error(other));
+	client_send_str(&c, "QUIT\r\n");
+	EXPECT_LINE(&c, "-ERR [SYS/TEMP] Some deleted messages were not "
+	    "removed.");
+	CLIENT_CLOSED(&c);
+	store_rollback(other);
+	store_close(&other);
+	TEST_EQ_INT(inbox_count(T.carol, STORE_FLAG_SEEN, &seen), 3);
+	TEST_EQ_INT(seen, 0);
+	TEST_EQ_INT(inbox_count(T.carol, STORE_FLAG_DELETED, &deleted), 3);
+	TEST_EQ_INT(deleted, 0);
+}
+
 /* The snapshot: a message delivered meanwhile is not shown; one expunged
    by another session answers -ERR cleanly. */
 static void
@@ -807,6 +841,52 @@ test_auth_failures(void)
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "+OK Logged in.");
 	client_quit(&c, "+OK Logging out.");
+}
+
+/* The time a failed login takes to answer: USER name, then PASS. */
+static long long
+failure_ms(const char *user)
+{
+	struct client c;
+	long long t0;
+	char *line;
+
+	client_plain(&c);
+	line = xasprintf("USER %s\r\n", user);
+	client_send_str(&c, line);
+	free(line);
+	EXPECT_LINE(&c, "+OK");
+	t0 = pop3d_testlib_now_ms();
+	client_send_str(&c, "PASS wrong\r\n");
+	EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
+	t0 = pop3d_testlib_now_ms() - t0;
+	client_quit(&c, "+OK Logging out.");
+	return t0;
+}
+
+/* No timing oracle: an unknown user's password is checked against the
+   Argon2 dummy, carol's against her fast {PLAIN} hash (a migrated
+   account, say), yet both answers take about as long. */
+static void
+test_failure_timing(void)
+{
+	long long unknown = 0, plain = 0, off = 0;
+
+	reset_config();
+	H.config.auth.max_failures_per_ip = 0;
+	H.config.auth.max_failures_per_account = 0;
+	pop3d_testlib_reset_throttle(&H);
+	/* Warm up: the dummy hash is made by the first login needing it. */
+	(void)failure_ms("nobody@example.org");
+	for (int i = 0; i < 3; i++) {
+		unknown += failure_ms("nobody@example.org");
+		plain += failure_ms("carol@example.org");
+		off += failure_ms("off@example.org");
+	}
+	TEST_ASSERT(unknown >= 3 * 5);
+	TEST_ASSERT(plain * 2 >= unknown);
+	TEST_ASSERT(off * 2 >= unknown);
+	reset_config();
 }
 
 static void
@@ -1174,6 +1254,55 @@ test_idle_timeout(void)
 	reset_config();
 }
 
+/* The idle timeout cuts a client that stopped reading in the middle of a
+   body: the connection ends without the terminator and without an -ERR
+   line, which a client would take for a line of the message. */
+static void
+test_idle_timeout_mid_body(void)
+{
+	int64_t id = pop3d_testlib_account_id(&H, "many@example.org");
+	struct client c;
+	struct buf msg;
+	long long until;
+	char *status;
+
+	reset_config();
+	H.config.limits.pop3_idle_timeout = 1;
+	buf_init(&msg, 0);
+	buf_append_str(&msg, "Subject: big\r\n\r\n");
+	while (msg.len < 8 * 1024 * 1024)
+		buf_append_str(&msg, "a line of the body\r\n");
+	inbox_clear(id);
+	pop3d_testlib_append(&H, id, msg.data, msg.len);
+	client_connect_rcvbuf(&c, &T.plain, NULL, 4096);
+	EXPECT_LINE(&c, "+OK petrel ready.");
+	client_send_str(&c, "USER many@example.org\r\nPASS many pw\r\n"
+	    "RETR 1\r\n");
+	EXPECT_LINE(&c, "+OK");
+	EXPECT_LINE(&c, "+OK Logged in.");
+	status = EXPECT_GET(&c, "+OK ");
+	free(status);
+	/* The client stops reading; the server stalls, then times out. */
+	until = pop3d_testlib_now_ms() + 2500;
+	while (pop3d_testlib_now_ms() < until) {
+		pump();
+		usleep(1000);
+	}
+	until = pop3d_testlib_now_ms() + WAIT_MS;
+	while (!c.eof && pop3d_testlib_now_ms() < until)
+		step(&c);
+	TEST_ASSERT(c.eof);
+	TEST_ASSERT(c.in.len > 0 && c.in.len < msg.len);
+	TEST_ASSERT(memmem(c.in.data, c.in.len, "-ERR", 4) == NULL);
+	TEST_ASSERT(c.in.len < 5 || memcmp(c.in.data + c.in.len - 5,
+	    "\r\n.\r\n", 5) != 0);
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+	inbox_clear(id);
+	buf_clear(&msg);
+	reset_config();
+}
+
 static void
 test_graceful_shutdown(void)
 {
@@ -1206,6 +1335,83 @@ test_graceful_shutdown(void)
 	CLIENT_CLOSED(&a);
 	H.thread = saved;
 	service_thread_free(&thread);
+	reset_config();
+}
+
+/* The client goes away while a worker job (the login's check, a RETR
+   chunk, the UPDATE) or a failed login's delay is in flight: the job's
+   completion finds the session gone, and it frees itself once (ASan
+   checks the rest). */
+static void
+test_drop_during_jobs(void)
+{
+	static const char *const scripts[] = {
+		"USER carol@example.org\r\nPASS carol pw\r\n",
+		"USER carol@example.org\r\nPASS carol pw\r\nRETR 1\r\n",
+		"USER carol@example.org\r\nPASS carol pw\r\nDELE 3\r\n"
+		    "QUIT\r\n",
+		"USER carol@example.org\r\nPASS bad\r\n",
+		"USER carol@example.org\r\nPASS carol pw\r\nTOP 1 1\r\n"
+		    "RETR 2\r\n",
+	};
+
+	reset_config();
+	H.config.auth.failure_delay = 200;
+	pop3d_testlib_reset_throttle(&H);
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		for (int steps = 0; steps < 12; steps += 3) {
+			struct client c;
+
+			inbox_fill();
+			client_plain(&c);
+			client_send_str(&c, scripts[i]);
+			for (int k = 0; k < steps; k++)
+				pump();
+			client_free(&c);
+			WAIT_SESSIONS_GONE();
+		}
+	}
+	reset_config();
+}
+
+/* SIGTERM while a RETR streams: the message is finished, whole, and then
+   the connection closes without a word. */
+static void
+test_shutdown_during_retr(void)
+{
+	struct service_thread *thread = service_thread_new(H.base, &H.config,
+	    "pop3d", pop3d_session_shutdown_link);
+	struct service_thread *saved = H.thread;
+	struct client c;
+	struct buf msg;
+	char *body;
+	size_t n;
+
+	reset_config();
+	inbox_clear(T.carol);
+	buf_init(&msg, 0);
+	buf_append_str(&msg, "Subject: big\r\n\r\n");
+	while (msg.len < 2 * 1024 * 1024)
+		buf_append_str(&msg, ".a line of the body\r\n");
+	pop3d_testlib_append(&H, T.carol, msg.data, msg.len);
+	H.thread = thread;
+	client_connect_rcvbuf(&c, &T.plain, NULL, 4096);
+	EXPECT_LINE(&c, "+OK petrel ready.");
+	client_send_str(&c, "USER carol@example.org\r\nPASS carol pw\r\n"
+	    "RETR 1\r\nNOOP\r\n");
+	EXPECT_LINE(&c, "+OK");
+	EXPECT_LINE(&c, "+OK Logged in.");
+	EXPECT(&c, "+OK ");
+	service_thread_shutdown(thread);
+	body = client_multi(&c, &n);
+	TEST_ASSERT(body != NULL && n == msg.len &&
+	    memcmp(body, msg.data, n) == 0);
+	free(body);
+	CLIENT_CLOSED(&c);
+	H.thread = saved;
+	service_thread_free(&thread);
+	buf_clear(&msg);
+	inbox_clear(T.carol);
 	reset_config();
 }
 
@@ -1354,8 +1560,10 @@ main(void)
 	TEST_RUN(test_retr_list_uidl);
 	TEST_RUN(test_dele);
 	TEST_RUN(test_snapshot);
+	TEST_RUN(test_update_failure);
 	TEST_RUN(test_auth_failures);
 	TEST_RUN(test_throttle);
+	TEST_RUN(test_failure_timing);
 	TEST_RUN(test_auth_plain);
 	TEST_RUN(test_plaintext_never);
 	TEST_RUN(test_implicit_tls);
@@ -1365,7 +1573,10 @@ main(void)
 	TEST_RUN(test_pipelined_half_close);
 	TEST_RUN(test_listing_backpressure);
 	TEST_RUN(test_idle_timeout);
+	TEST_RUN(test_idle_timeout_mid_body);
 	TEST_RUN(test_graceful_shutdown);
+	TEST_RUN(test_drop_during_jobs);
+	TEST_RUN(test_shutdown_during_retr);
 	TEST_RUN(test_random_lines);
 	teardown();
 	return test_done();
