@@ -66,6 +66,9 @@ static const unsigned pop3d_state_next[POP3D_STATE_COUNT] = {
 /* States in which the input is read as command lines. */
 #define POP3D_ST_COMMANDS (POP3D_ST(AUTH) | POP3D_ST(TRANSACTION))
 
+/* Commands handled per input event before yielding to the loop. */
+#define POP3D_COMMANDS_PER_TURN 64
+
 static void pop3d_session_process(struct pop3d_session *s);
 
 const char *
@@ -426,8 +429,19 @@ pop3d_session_process(struct pop3d_session *s)
 		return;
 	s->processing = true;
 	pop3d_session_enter(s);
-	for (;;) {
+	for (unsigned turns = 0;; turns++) {
 		int ret;
+
+		/* Some commands cost work in proportion to the mailbox (RSET,
+		   LIST of a large one): after a batch of pipelined ones, let
+		   the thread's other sessions run; the rest is re-delivered
+		   from the event loop. */
+		if (turns == POP3D_COMMANDS_PER_TURN && s->conn != NULL &&
+		    !s->dead) {
+			conn_pause_input(s->conn);
+			conn_resume_input(s->conn);
+			break;
+		}
 
 		if (s->conn == NULL || s->dead ||
 		    s->state == POP3D_STATE_CLOSING || s->job ||

@@ -15,22 +15,14 @@ USER = "bob@example.org"
 
 
 def enable_pop3(conf, auth=None):
-    """Uncomments the [listen.pop3] and [listen.pop3s] sections quickstart
-    writes commented out (until the version that serves POP3 writes them
-    live), and adds an [auth] section with auth's keys."""
-    out, uncomment = [], False
+    """Sets auth's keys in the [auth] section quickstart writes (the POP3
+    listeners are live in it already)."""
+    out = []
     for line in open(conf).read().splitlines():
-        m = re.match(r"#\s*\[listen\.(\w+)\]", line)
-        if m:
-            uncomment = m.group(1) in ("pop3", "pop3s")
-        elif not line.startswith("# "):
-            uncomment = False
-        if uncomment:
-            line = line[2:]
         out.append(line)
-    if auth:
-        out.append("[auth]")
-        out.extend("%s = %s" % kv for kv in auth.items())
+        if line.strip() == "[auth]" and auth:
+            out.extend("%s = %s" % kv for kv in auth.items())
+    assert not auth or any(l.strip() == "[auth]" for l in out), "no [auth] in " + conf
     open(conf, "w").write("\n".join(out) + "\n")
 
 

@@ -314,3 +314,22 @@ def test_expunged_meanwhile(empty):
     _, lines, _ = a.retr(2)
     assert strip_received(b"\r\n".join(lines) + b"\r\n") == MSG % b"e2"
     a.quit()
+
+
+def test_pipelined_flood(empty):
+    """Commands pipelined far past one input event's batch are all answered,
+    in order (the session yields to the loop between batches)."""
+    send(empty, MSG % b"flood")
+    c = RawPOP3(empty.ports["pop3"])
+    assert c.line().startswith(b"+OK")
+    n = 1000
+    c.send(b"USER %s\r\nPASS %s\r\n" % (USER.encode(), PASSWORD.encode()) +
+           b"NOOP\r\nSTAT\r\n" * n + b"QUIT\r\n")
+    assert c.line().startswith(b"+OK")
+    assert c.line().startswith(b"+OK")
+    for _ in range(n):
+        assert c.line() == b"+OK"
+        assert re.match(rb"\+OK 1 \d+$", c.line())
+    assert c.line().startswith(b"+OK")
+    c.close()
+
