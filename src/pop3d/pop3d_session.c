@@ -31,6 +31,7 @@
 #include "pop3d/pop3d_command.h"
 #include "pop3d/pop3d_maildrop.h"
 #include "pop3d/pop3d_private.h"
+#include "service/service_reply.h"
 #include "service/service_thread.h"
 #include "store/store.h"
 
@@ -108,34 +109,15 @@ pop3d_session_write(struct pop3d_session *s, const void *data, size_t len)
 		conn_write(s->conn, data, len);
 }
 
-static void pop3d_session_vreply(struct pop3d_session *s, const char *fmt,
-    va_list ap) __attribute__((format(printf, 2, 0)));
-
-static void
-pop3d_session_vreply(struct pop3d_session *s, const char *fmt, va_list ap)
-{
-	char esc[LOG_STR_MAX];
-	char *text;
-	size_t len;
-
-	if (!pop3d_session_can_write(s))
-		return;
-	text = xvasprintf(fmt, ap);
-	len = strlen(text);
-	conn_write(s->conn, text, len);
-	conn_write(s->conn, "\r\n", 2);
-	log_debug(POP3D_LOG_PREFIX " event=reply text=%s", s->id,
-	    log_str(esc, sizeof(esc), text, len));
-	free(text);
-}
-
 void
 pop3d_session_reply(struct pop3d_session *s, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!pop3d_session_can_write(s))
+		return;
 	va_start(ap, fmt);
-	pop3d_session_vreply(s, fmt, ap);
+	service_vreply(s->conn, "pop3d", s->id, fmt, ap);
 	va_end(ap);
 }
 
@@ -158,9 +140,11 @@ pop3d_session_error(struct pop3d_session *s, const char *fmt, ...)
 	unsigned max = s->config->limits.max_errors;
 	va_list ap;
 
-	va_start(ap, fmt);
-	pop3d_session_vreply(s, fmt, ap);
-	va_end(ap);
+	if (pop3d_session_can_write(s)) {
+		va_start(ap, fmt);
+		service_vreply(s->conn, "pop3d", s->id, fmt, ap);
+		va_end(ap);
+	}
 	/* POP3 has no unsolicited replies: the error just sent is the last
 	   thing the client reads before the close. */
 	s->errors++;

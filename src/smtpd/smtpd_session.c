@@ -26,6 +26,7 @@
 #include "lib/xmalloc.h"
 #include "smtp/smtp_command.h"
 #include "smtpd/smtpd_private.h"
+#include "service/service_reply.h"
 #include "service/service_thread.h"
 
 static const char *const smtpd_state_names[SMTPD_STATE_COUNT] = {
@@ -82,35 +83,15 @@ smtpd_session_can_write(const struct smtpd_session *s)
 	return s->conn != NULL && s->state != SMTPD_STATE_CLOSING;
 }
 
-static void smtpd_session_vreply(struct smtpd_session *s, const char *fmt,
-    va_list ap) __attribute__((format(printf, 2, 0)));
-
-static void
-smtpd_session_vreply(struct smtpd_session *s, const char *fmt, va_list ap)
-{
-	char esc[LOG_STR_MAX];
-	char *text;
-	size_t len;
-
-	if (!smtpd_session_can_write(s))
-		return;
-	text = xvasprintf(fmt, ap);
-	len = strlen(text);
-	conn_write(s->conn, text, len);
-	conn_write(s->conn, "\r\n", 2);
-	/* Replies echo addresses the client chose. */
-	log_debug(SMTPD_LOG_PREFIX " event=reply text=%s", s->id,
-	    log_str(esc, sizeof(esc), text, len));
-	free(text);
-}
-
 void
 smtpd_session_reply(struct smtpd_session *s, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!smtpd_session_can_write(s))
+		return;
 	va_start(ap, fmt);
-	smtpd_session_vreply(s, fmt, ap);
+	service_vreply(s->conn, "smtpd", s->id, fmt, ap);
 	va_end(ap);
 }
 
@@ -146,9 +127,11 @@ smtpd_session_error(struct smtpd_session *s, const char *fmt, ...)
 {
 	va_list ap;
 
-	va_start(ap, fmt);
-	smtpd_session_vreply(s, fmt, ap);
-	va_end(ap);
+	if (smtpd_session_can_write(s)) {
+		va_start(ap, fmt);
+		service_vreply(s->conn, "smtpd", s->id, fmt, ap);
+		va_end(ap);
+	}
 	smtpd_session_count_error(s);
 }
 
