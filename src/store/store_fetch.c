@@ -210,6 +210,8 @@ store_message_open(struct store *s, int64_t mailbox_id, uint32_t uid,
 	sqlite3_reset(st);
 	if (ret != STORE_OK)
 		return ret;
+	if (file == NULL)		/* a NULL column: the schema forbids it */
+		return store_fail(s, STORE_IO, "message %u: no file", uid);
 	fd = openat(s->msg_fd, file, O_RDONLY | O_CLOEXEC);
 	if (fd == -1 || fstat(fd, &sb) == -1) {
 		/* Expunged between the SELECT and the open: its file went

@@ -184,8 +184,8 @@ store_mbox_create(struct store *s, const char *canon, unsigned special_use,
 {
 	const char *slash = strrchr(canon, STORE_SEPARATOR);
 	sqlite3_stmt *st;
-	uint32_t uv;
-	int64_t id;
+	uint32_t uv = 0;
+	int64_t id = 0;
 	int ret;
 
 	ret = store_mbox_lookup(s, canon, &id);
@@ -418,7 +418,7 @@ store_mailbox_delete(struct store *s, const char *name)
 {
 	struct store_txn txn;
 	char *canon;
-	int64_t id;
+	int64_t id = 0;
 	int ret;
 
 	if ((ret = store_name_canon(s, name, &canon)) != STORE_OK)
@@ -506,7 +506,7 @@ store_mailbox_set_special_use(struct store *s, const char *name,
 	struct store_txn txn;
 	sqlite3_stmt *st;
 	char *canon;
-	int64_t id;
+	int64_t id = 0;
 	int ret;
 
 	if ((special_use & ~STORE_SPECIAL_MASK) != 0)
