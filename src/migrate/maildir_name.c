@@ -126,21 +126,22 @@ maildir_name_from_levels(const char *s, size_t len, const char *seps)
 			end++;
 		if (!first)
 			(void)buf_append(&name, "/", 1);
-		size_t level_start = name.len;
-
 		if (maildir_name_level_decode(s + pos, end - pos, &name) ==
 		    -1) {
 			buf_clear(&name);
 			return NULL;
 		}
-		if (first && name.len - level_start == 5 &&
-		    strncasecmp(name.data + level_start, "INBOX", 5) == 0)
-			memcpy(name.data + level_start, "INBOX", 5);
 		first = false;
 		if (end == len)
 			break;
 		pos = end + 1;
 	}
+	/* INBOX is case-insensitive (RFC 9051 §5.1): the first level of the
+	   result, however the source spelled it, and also when a '/' inside
+	   a source level made it one. */
+	if (name.len >= 5 && strncasecmp(name.data, "INBOX", 5) == 0 &&
+	    (name.len == 5 || name.data[5] == '/'))
+		memcpy(name.data, "INBOX", 5);
 	return buf_steal(&name);
 }
 

@@ -62,6 +62,14 @@ test_lenient(void)
 	m = maildir_name_from_dir(".inbox.inbox");
 	TEST_EQ_STR(m, "INBOX/inbox");
 	free(m);
+	/* Also when a '/' inside the source's level makes "inbox" the first
+	   level (found by fuzz_maildir): the same name as ".INBOX.Sub". */
+	m = maildir_name_from_dir(".inbox/Sub");
+	TEST_EQ_STR(m, "INBOX/Sub");
+	free(m);
+	m = maildir_name_from_dir(".inboxes/Sub");
+	TEST_EQ_STR(m, "inboxes/Sub");
+	free(m);
 	m = maildir_name_to_dir("inbox");
 	TEST_EQ_STR(m, "");
 	free(m);
