@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "pop3d/pop3d_session.h"
+#include "service/service_delay.h"
 #include "service/service_thread.h"
 
 struct conn;
@@ -70,8 +71,7 @@ struct pop3d_session {
 	/* AUTHORIZATION. */
 	char *user;		/* USER's argument, until PASS */
 	unsigned auth_failures;
-	struct event *delay_timer;	/* a failed login's answer waits */
-	char *delayed_reply;
+	struct service_delay delay;	/* a failed login's answer waits */
 	bool close_after_delay;
 
 	/* TRANSACTION. */

@@ -15,7 +15,6 @@
    closed its store (SQLite's close may checkpoint: not on an I/O thread). */
 #include "pop3d/pop3d_session.h"
 
-#include <event2/event.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -31,6 +30,7 @@
 #include "pop3d/pop3d_command.h"
 #include "pop3d/pop3d_maildrop.h"
 #include "pop3d/pop3d_private.h"
+#include "service/service_delay.h"
 #include "service/service_reply.h"
 #include "service/service_thread.h"
 #include "store/store.h"
@@ -182,9 +182,7 @@ pop3d_session_free(struct pop3d_session *s)
 	void *end_ctx = s->params.end_ctx;
 
 	service_thread_remove(s->params.thread, &s->link);
-	if (s->delay_timer != NULL)
-		event_free(s->delay_timer);
-	free(s->delayed_reply);
+	service_delay_clear(&s->delay);
 	if (s->user != NULL)
 		explicit_bzero(s->user, strlen(s->user));
 	free(s->user);
@@ -285,17 +283,14 @@ pop3d_session_leave(struct pop3d_session *s)
 }
 
 static void
-pop3d_session_delay_cb(evutil_socket_t fd, short what, void *ctx)
+pop3d_session_delay_done(void *ctx)
 {
 	struct pop3d_session *s = ctx;
-	char *reply = s->delayed_reply;
+	char *reply;
 
-	(void)fd;
-	(void)what;
 	pop3d_session_enter(s);
-	s->delayed_reply = NULL;
+	reply = service_delay_take(&s->delay, s->conn, s->idle_ms);
 	if (s->conn != NULL && reply != NULL) {
-		conn_set_idle_timeout(s->conn, s->idle_ms);
 		if (s->close_after_delay) {
 			pop3d_session_close(s, reply);
 		} else {
@@ -311,27 +306,11 @@ void
 pop3d_session_delay_reply(struct pop3d_session *s, unsigned delay_ms,
     const char *reply, bool close_after)
 {
-	struct timeval tv = {
-		.tv_sec = delay_ms / 1000,
-		.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000,
-	};
-
-	if (s->delayed_reply != NULL)
-		panic("pop3d_session_delay_reply: a reply is already held");
 	if (s->conn == NULL)
 		return;
-	if (s->delay_timer == NULL) {
-		s->delay_timer = evtimer_new(conn_event_base(s->conn),
-		    pop3d_session_delay_cb, s);
-		if (s->delay_timer == NULL)
-			panic("pop3d_session_delay_reply: evtimer_new");
-	}
-	s->delayed_reply = xstrdup(reply);
 	s->close_after_delay = close_after;
-	conn_pause_input(s->conn);
-	conn_set_idle_timeout(s->conn, 0);
-	if (evtimer_add(s->delay_timer, &tv) == -1)
-		panic("pop3d_session_delay_reply: evtimer_add");
+	service_delay_start(&s->delay, s->conn, delay_ms, reply,
+	    pop3d_session_delay_done, s);
 }
 
 void
@@ -403,7 +382,7 @@ static bool
 pop3d_session_is_idle(const struct pop3d_session *s)
 {
 	return ((POP3D_ST_COMMANDS | POP3D_ST(SASL)) & (1u << s->state)) !=
-	    0 && !s->job && s->delayed_reply == NULL;
+	    0 && !s->job && !service_delay_is_pending(&s->delay);
 }
 
 static void
@@ -429,7 +408,7 @@ pop3d_session_process(struct pop3d_session *s)
 
 		if (s->conn == NULL || s->dead ||
 		    s->state == POP3D_STATE_CLOSING || s->job ||
-		    s->delayed_reply != NULL || s->wait_drain)
+		    service_delay_is_pending(&s->delay) || s->wait_drain)
 			break;
 		if (s->shutdown && pop3d_session_is_idle(s)) {
 			pop3d_session_close(s, NULL);
@@ -562,9 +541,7 @@ pop3d_session_on_close(struct conn *conn, void *ctx,
 	s->conn = NULL;
 	s->dead = true;
 	/* A held reply has nobody to go to. */
-	if (s->delay_timer != NULL)
-		evtimer_del(s->delay_timer);
-	xfree(&s->delayed_reply);
+	service_delay_cancel(&s->delay);
 	pop3d_session_leave(s);
 }
 
@@ -581,9 +558,8 @@ pop3d_session_start(int fd, const struct pop3d_session_params *params)
 	const struct config *config = params->config;
 	const struct config_listener *l = params->listener;
 	bool implicit = l->tls == CONFIG_TLS_IMPLICIT;
-	struct conn_limits limits = { 0 };
+	struct conn_limits limits;
 	struct pop3d_session *s;
-	uint64_t idle_ms;
 
 	if (implicit && params->tls == NULL) {
 		/* server_new loads TLS for implicit listeners; a missing
@@ -602,10 +578,7 @@ pop3d_session_start(int fd, const struct pop3d_session_params *params)
 	s->stls_offered = l->tls == CONFIG_TLS_STARTTLS && params->tls != NULL;
 
 	/* RFC 1939 §3: at least 10 minutes (config: pop3_idle_timeout). */
-	idle_ms = (uint64_t)config->limits.pop3_idle_timeout * 1000;
-	limits.idle_timeout_ms = idle_ms > UINT32_MAX ? UINT32_MAX :
-	    (unsigned)idle_ms;
-	conn_limits_defaults(&limits);
+	service_conn_limits(config->limits.pop3_idle_timeout, &limits);
 	s->out_limit = limits.out_low;
 	s->idle_ms = limits.idle_timeout_ms;
 

@@ -15,6 +15,7 @@
 
 #include "lib/buf.h"
 #include "queue/queue.h"
+#include "service/service_delay.h"
 #include "service/service_thread.h"
 #include "smtp/smtp_data.h"
 #include "smtpd/smtpd_session.h"
@@ -110,8 +111,7 @@ struct smtpd_session {
 	enum smtpd_chunk_fail chunk_fail;
 
 	/* Reply held back by the unknown-recipient delay (No mailbox oracle). */
-	struct event *delay_timer;
-	char *delayed_reply;
+	struct service_delay delay;
 
 	/* Counters. */
 	unsigned errors;		/* toward max_errors */

@@ -11,7 +11,6 @@
    outermost leave frees it, so no callback ever runs on freed memory. */
 #include "smtpd/smtpd_session.h"
 
-#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -26,6 +25,7 @@
 #include "lib/xmalloc.h"
 #include "smtp/smtp_command.h"
 #include "smtpd/smtpd_private.h"
+#include "service/service_delay.h"
 #include "service/service_reply.h"
 #include "service/service_thread.h"
 
@@ -186,9 +186,7 @@ smtpd_session_free(struct smtpd_session *s)
 	void *end_ctx = s->params.end_ctx;
 
 	service_thread_remove(s->params.thread, &s->link);
-	if (s->delay_timer != NULL)
-		event_free(s->delay_timer);
-	free(s->delayed_reply);
+	service_delay_clear(&s->delay);
 	smtpd_session_clear_transaction(s);
 	buf_clear(&s->data_out);
 	free(s->helo);
@@ -210,18 +208,15 @@ smtpd_session_leave(struct smtpd_session *s)
 }
 
 static void
-smtpd_session_delay_cb(evutil_socket_t fd, short what, void *ctx)
+smtpd_session_delay_done(void *ctx)
 {
 	struct smtpd_session *s = ctx;
-	char *reply = s->delayed_reply;
+	char *reply;
 
-	(void)fd;
-	(void)what;
 	smtpd_session_enter(s);
-	s->delayed_reply = NULL;
+	reply = service_delay_take(&s->delay, s->conn, s->idle_ms);
 	if (s->conn != NULL && reply != NULL) {
 		smtpd_session_reply(s, "%s", reply);
-		conn_set_idle_timeout(s->conn, s->idle_ms);
 		conn_resume_input(s->conn);
 		smtpd_session_process(s);
 	}
@@ -233,27 +228,9 @@ void
 smtpd_session_delay_reply(struct smtpd_session *s, unsigned delay_ms,
     const char *reply)
 {
-	struct timeval tv = {
-		.tv_sec = delay_ms / 1000,
-		.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000,
-	};
-
-	if (s->delayed_reply != NULL)
-		panic("smtpd_session_delay_reply: a reply is already held");
-	if (s->conn == NULL)
-		return;
-	if (s->delay_timer == NULL) {
-		s->delay_timer = evtimer_new(conn_event_base(s->conn),
-		    smtpd_session_delay_cb, s);
-		if (s->delay_timer == NULL)
-			panic("smtpd_session_delay_reply: evtimer_new");
-	}
-	s->delayed_reply = xstrdup(reply);
-	conn_pause_input(s->conn);
-	/* The client waits for us: no idle timeout while we hold back. */
-	conn_set_idle_timeout(s->conn, 0);
-	if (evtimer_add(s->delay_timer, &tv) == -1)
-		panic("smtpd_session_delay_reply: evtimer_add");
+	if (s->conn != NULL)
+		service_delay_start(&s->delay, s->conn, delay_ms, reply,
+		    smtpd_session_delay_done, s);
 }
 
 void
@@ -351,7 +328,7 @@ smtpd_session_process(struct smtpd_session *s)
 		} else if (s->state == SMTPD_STATE_CHUNK) {
 			ret = smtpd_data_chunk_input(s);
 		} else if ((SMTPD_ST_COMMANDS & (1u << s->state)) != 0) {
-			if (s->delayed_reply != NULL)
+			if (service_delay_is_pending(&s->delay))
 				break;
 			/* Backpressure: a client that pipelines without
 			   reading its replies waits for on_drain. Input is
@@ -469,9 +446,7 @@ smtpd_session_on_close(struct conn *conn, void *ctx,
 	s->conn = NULL;
 	s->dead = true;
 	/* A held reply has nobody to go to. */
-	if (s->delay_timer != NULL)
-		evtimer_del(s->delay_timer);
-	xfree(&s->delayed_reply);
+	service_delay_cancel(&s->delay);
 	/* An unfinished message is abandoned (never acknowledged). */
 	if (s->state != SMTPD_STATE_COMMIT)
 		smtpd_session_clear_transaction(s);
@@ -491,9 +466,8 @@ smtpd_session_start(int fd, const struct smtpd_session_params *params)
 	const struct config *config = params->config;
 	const struct config_listener *l = params->listener;
 	bool implicit = l->tls == CONFIG_TLS_IMPLICIT;
-	struct conn_limits limits = { 0 };
+	struct conn_limits limits;
 	struct smtpd_session *s;
-	uint64_t idle_ms;
 
 	if (implicit && params->tls == NULL) {
 		/* server_new loads TLS for implicit listeners; a missing
@@ -513,10 +487,7 @@ smtpd_session_start(int fd, const struct smtpd_session_params *params)
 	    params->tls != NULL;
 	buf_init(&s->data_out, SMTPD_DATA_OUT_MAX);
 
-	idle_ms = (uint64_t)config->limits.idle_timeout * 1000;
-	limits.idle_timeout_ms = idle_ms > UINT32_MAX ? UINT32_MAX :
-	    (unsigned)idle_ms;
-	conn_limits_defaults(&limits);
+	service_conn_limits(config->limits.idle_timeout, &limits);
 	s->out_limit = limits.out_low;
 	s->idle_ms = limits.idle_timeout_ms;
 
@@ -563,7 +534,7 @@ smtpd_session_shutdown(struct smtpd_session *s)
 			conn_abort(s->conn);
 		} else if ((s->state == SMTPD_STATE_INIT ||
 		    s->state == SMTPD_STATE_READY) &&
-		    s->delayed_reply == NULL && !s->processing) {
+		    !service_delay_is_pending(&s->delay) && !s->processing) {
 			smtpd_session_close(s,
 			    "421 4.3.2 Service shutting down");
 		}
