@@ -78,7 +78,13 @@ DEPS_deliver    := lib mail auth directory queue store deliver
 DEPS_service    := lib mail config auth directory service
 DEPS_smtpd      := lib mail smtp config auth directory queue store server service smtpd
 DEPS_pop3d      := lib mail config auth directory store server service pop3d
-DEPS_cli        := lib mail smtp config auth directory queue store migrate deliver server service smtpd pop3d cli
+DEPS_imap       := lib mail imap
+DEPS_imapd      := lib mail imap config auth directory store server service imapd
+DEPS_dns        := lib dns
+DEPS_dkim       := lib mail dkim
+DEPS_smtpc      := lib mail smtp smtpc
+DEPS_outbound   := lib mail smtp config auth directory queue store dns dkim smtpc outbound
+DEPS_cli        := lib mail smtp imap config auth directory queue store migrate deliver server service smtpd pop3d imapd dns dkim smtpc outbound cli
 DEPS_fuzz       := lib mail smtp config
 # Fuzz targets that need more than the syntax modules name them here.
 DEPS_fuzz_smtpd_session := $(DEPS_smtpd)
@@ -86,6 +92,7 @@ DEPS_fuzz_directory_address := lib mail auth directory
 DEPS_fuzz_pop3d_session := $(DEPS_pop3d)
 DEPS_fuzz_mbox := $(DEPS_migrate)
 DEPS_fuzz_maildir := $(DEPS_migrate)
+DEPS_fuzz_imap_command := $(DEPS_imap)
 modobjs = $(foreach d,$(1),$(patsubst %.c,$(2)/obj/%.o,$(filter src/$(d)/%,$(SRCS))))
 
 .SECONDEXPANSION:

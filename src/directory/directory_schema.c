@@ -75,6 +75,48 @@ static const char *const directory_schema_steps[] = {
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL"
 	") WITHOUT ROWID;",
+	/* 2: master users, send-as delegation, DKIM keys, relay rules. */
+	/* Master users log in as any account ("user*master", as Dovecot). */
+	"CREATE TABLE master_users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  password TEXT NOT NULL,"		/* {SCHEME}hash */
+	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now'))"
+	");"
+	/* Addresses an account may use in MAIL FROM / From besides its own,
+	   its aliases and its alias domains (allow-send-as). */
+	"CREATE TABLE send_as ("
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  address TEXT NOT NULL,"		/* normalised; or @domain */
+	"  PRIMARY KEY (account_id, address)"
+	") WITHOUT ROWID;"
+	/* Up to two active selectors per domain (rotation); an RSA and an
+	   Ed25519 key may share a domain (both signatures). */
+	"CREATE TABLE dkim_keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
+	"  selector TEXT NOT NULL,"
+	"  algorithm TEXT NOT NULL CHECK (algorithm IN ('rsa', 'ed25519')),"
+	"  private_key TEXT NOT NULL,"		/* PEM, PKCS#8 */
+	"  public_key TEXT NOT NULL,"		/* base64 for p= */
+	"  active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),"
+	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),"
+	"  UNIQUE (domain_id, selector)"
+	");"
+	/* NethServer's relay rules: kind 'recipient' or 'sender' with match
+	   an address or a domain, or the one 'default' rule (match ''). */
+	"CREATE TABLE relay_rules ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('recipient', 'sender', 'default')),"
+	"  match TEXT NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+	"  tls_required INTEGER NOT NULL DEFAULT 0 CHECK (tls_required IN (0, 1)),"
+	"  username TEXT,"
+	"  password TEXT,"			/* sealed, see directory_relay.c */
+	"  created INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),"
+	"  UNIQUE (kind, match)"
+	");",
 };
 
 #define DIRECTORY_SCHEMA_VERSION \

@@ -1,0 +1,19 @@
+/* cmd_copy.c — placeholder until its owner writes it this session. */
+#include "imapd/imapd_commands.h"
+#include "imapd/imapd_private.h"
+
+void
+imapd_cmd_copy(struct imapd_session *s, const struct imap_arg *args, size_t n)
+{
+	(void)args;
+	(void)n;
+	imapd_command_done(s, 0, "NO [UNAVAILABLE] COPY is not available yet.");
+}
+
+void
+imapd_cmd_move(struct imapd_session *s, const struct imap_arg *args, size_t n)
+{
+	(void)args;
+	(void)n;
+	imapd_command_done(s, 0, "NO [UNAVAILABLE] MOVE is not available yet.");
+}

@@ -1,0 +1,11 @@
+/* cmd_thread.c — placeholder until its owner writes it this session. */
+#include "imapd/imapd_commands.h"
+#include "imapd/imapd_private.h"
+
+void
+imapd_cmd_thread(struct imapd_session *s, const struct imap_arg *args, size_t n)
+{
+	(void)args;
+	(void)n;
+	imapd_command_done(s, 0, "NO [UNAVAILABLE] THREAD is not available yet.");
+}
