@@ -90,6 +90,15 @@ config_limits_defaults(struct config_limits *limits)
 	limits->shutdown_timeout = 30;
 	/* RFC 1939 §3: an autologout timer of at least 10 minutes. */
 	limits->pop3_idle_timeout = 600;
+	/* RFC 9051 §5.4: an autologout timer of at least 30 minutes (IDLE
+	   clients re-issue it every 29). */
+	limits->imap_idle_timeout = 1800;
+	/* Dovecot's imap_max_line_length: room for the long UID sets
+	   clients send after a resync (RFC 7162 §4 asks for 8 KiB). */
+	limits->imap_max_line = 64 * 1024;
+	/* Commands read ahead of the one running; beyond that input waits,
+	   so a flood of pipelined commands holds bounded memory. */
+	limits->imap_max_pipelined = 1000;
 }
 
 void
@@ -111,6 +120,32 @@ config_auth_defaults(struct config_auth *auth)
 	   per IP per window), short enough that a locked-out user waits
 	   briefly. */
 	auth->failure_window = 300;
+	/* Five minutes of reconnects without a new Argon2id check each;
+	   a password change is seen at once (the cache keys on the stored
+	   hash too). */
+	auth->cache_ttl = 300;
+}
+
+void
+config_outbound_defaults(struct config_outbound *outbound)
+{
+	/* NethServer's and Postfix's maximal_queue_lifetime: 5 days. */
+	outbound->max_lifetime = 120 * 3600;
+	/* Postfix: minimal_backoff_time 300 s, maximal 4000 s; an hour
+	   between tries keeps a down receiver from being hammered. */
+	outbound->retry_min = 300;
+	outbound->retry_max = 3600;
+	/* Postfix's delay_warning_time is off by default too. */
+	outbound->delay_warning = 0;
+	/* Postfix's default_process_limit for smtp is 100; 20 is plenty
+	   for one small server and polite to receivers. */
+	outbound->max_connections = 20;
+	/* Postfix smtp_connect_timeout 30 s; RFC 5321 §4.5.3.2 asks for
+	   5 minutes per command (10 after the final dot). */
+	outbound->connect_timeout = 30;
+	outbound->command_timeout = 300;
+	outbound->port = 25;
+	outbound->mta_sts_port = 443;
 }
 
 const char *
@@ -297,6 +332,7 @@ config_parse(const char *name, const char *text, size_t len,
 	ctx.config->log_level = LOG_LEVEL_INFO;
 	config_limits_defaults(&ctx.config->limits);
 	config_auth_defaults(&ctx.config->auth);
+	config_outbound_defaults(&ctx.config->outbound);
 
 	if (len > CONFIG_MAX_FILE) {
 		config_error(&ctx, 0, "file too large (at most %d bytes)",
@@ -380,6 +416,11 @@ config_free(struct config **configp)
 	free(c->user);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->submission.relay_networks);
+	free(c->submission.always_bcc);
+	free(c->outbound.resolver);
+	free(c->outbound.trust_anchor);
+	free(c->outbound.tls_ca_file);
 	free(c);
 	*configp = NULL;
 }

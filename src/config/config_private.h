@@ -18,7 +18,7 @@
 #define CONFIG_MAX_ADDRESSES 16		/* per [listen.NAME] */
 #define CONFIG_MAX_LISTENER_NAME 32
 #define CONFIG_MAX_THREADS 256
-#define CONFIG_MAX_KEYS 16		/* per section table, for seen[] */
+#define CONFIG_MAX_KEYS 24		/* per section table, for seen[] */
 #define CONFIG_SECTION_MAX 48		/* "listen." + the longest name + NUL */
 
 enum config_section_kind {
@@ -27,6 +27,8 @@ enum config_section_kind {
 	CONFIG_SECTION_TLS,
 	CONFIG_SECTION_LIMITS,
 	CONFIG_SECTION_AUTH,
+	CONFIG_SECTION_SUBMISSION,
+	CONFIG_SECTION_OUTBOUND,
 	CONFIG_SECTION_LISTEN,		/* last: seen[] has no row for it */
 };
 
@@ -38,6 +40,10 @@ enum config_type {
 	CONFIG_TYPE_NUMBER,		/* decimal in [min, max] */
 	CONFIG_TYPE_SIZE,		/* bytes, K/M/G suffix, in [min, max] */
 	CONFIG_TYPE_PLAINTEXT,		/* enum config_plaintext by name */
+	CONFIG_TYPE_BOOL,		/* yes/no, true/false, on/off */
+	CONFIG_TYPE_NETWORKS,		/* IPs and CIDRs, comma-separated */
+	CONFIG_TYPE_ADDRESS,		/* a mail address: local@domain */
+	CONFIG_TYPE_RESOLVER,		/* a numeric IP, optionally @port */
 };
 
 struct config_key {
@@ -103,6 +109,9 @@ extern const struct config_key config_server_keys[];
 extern const struct config_key config_tls_keys[];
 extern const struct config_key config_limits_keys[];
 extern const struct config_key config_auth_keys[];
+extern const struct config_key config_submission_keys[];
+extern const struct config_key config_outbound_keys[];
+extern const size_t config_submission_nkeys, config_outbound_nkeys;
 extern const size_t config_server_nkeys, config_tls_nkeys, config_limits_nkeys;
 extern const size_t config_auth_nkeys;
 extern const char *const config_listen_key_names[CONFIG_LISTEN_NKEYS];
@@ -136,6 +145,17 @@ void config_set_listen(struct config_ctx *ctx, const char *name,
 
 /* config_reader.c */
 char *config_reader(char *str, int num, void *stream);
+
+/* config_networks.c */
+/* 0 when list is comma-separated IPs or CIDRs (v4 or v6, prefix in
+   range, at most CONFIG_MAX_NETWORKS), else -1 with *why_r (static). */
+#define CONFIG_MAX_NETWORKS 256
+int config_networks_check(const char *list, const char **why_r);
+/* local@domain: printable ASCII or UTF-8, no spaces or brackets, one
+   '@' with both sides non-empty, at most 254 octets. */
+bool config_is_address(const char *s);
+/* A numeric IPv4/IPv6 address, optionally "@port" (1-65535). */
+bool config_is_resolver(const char *s);
 int config_handler(void *user, const char *section, const char *name,
     const char *value);
 

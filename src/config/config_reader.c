@@ -44,6 +44,10 @@ config_section(struct config_ctx *ctx, const char *line, size_t n)
 		ctx->kind = CONFIG_SECTION_LIMITS;
 	} else if (name_len == 4 && memcmp(name, "auth", 4) == 0) {
 		ctx->kind = CONFIG_SECTION_AUTH;
+	} else if (name_len == 10 && memcmp(name, "submission", 10) == 0) {
+		ctx->kind = CONFIG_SECTION_SUBMISSION;
+	} else if (name_len == 8 && memcmp(name, "outbound", 8) == 0) {
+		ctx->kind = CONFIG_SECTION_OUTBOUND;
 	} else if (name_len >= sizeof(prefix) - 1 &&
 	    memcmp(name, prefix, sizeof(prefix) - 1) == 0) {
 		const char *lname = name + sizeof(prefix) - 1;
@@ -181,6 +185,15 @@ config_handler(void *user, const char *section, const char *name,
 	case CONFIG_SECTION_AUTH:
 		config_set_key(ctx, config_auth_keys, config_auth_nkeys,
 		    &ctx->config->auth, name, value);
+		break;
+	case CONFIG_SECTION_SUBMISSION:
+		config_set_key(ctx, config_submission_keys,
+		    config_submission_nkeys, &ctx->config->submission, name,
+		    value);
+		break;
+	case CONFIG_SECTION_OUTBOUND:
+		config_set_key(ctx, config_outbound_keys,
+		    config_outbound_nkeys, &ctx->config->outbound, name, value);
 		break;
 	case CONFIG_SECTION_LISTEN:
 		config_set_listen(ctx, name, value);

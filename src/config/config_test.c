@@ -736,6 +736,89 @@ test_mutations(void)
 	}
 }
 
+static void
+expect_error_text(const char *text, const char *want)
+{
+	expect_error(text, strlen(text), want);
+}
+
+/* [submission], [outbound] and the IMAP and login-cache keys: values,
+   defaults, and the checks of networks, addresses and resolvers. */
+static void
+test_mail_sections(void)
+{
+	struct config *c;
+	const char *text = HEAD
+	    "[limits]\n"
+	    "imap_idle_timeout = 60\n"
+	    "imap_max_line = 16K\n"
+	    "[auth]\n"
+	    "cache_ttl = 0\n"
+	    "[submission]\n"
+	    "sender_login_match = yes\n"
+	    "received_auth = off\n"
+	    "relay_networks = 192.0.2.0/24, 2001:db8::/64,127.0.0.1\n"
+	    "always_bcc = archive@example.org\n"
+	    "[outbound]\n"
+	    "retry_min = 5\n"
+	    "port = 2526\n"
+	    "resolver = 127.0.0.1@5353\n";
+
+	c = expect_config(text, strlen(text));
+	if (c != NULL) {
+		TEST_EQ_INT(c->limits.imap_idle_timeout, 60);
+		TEST_EQ_INT(c->limits.imap_max_line, 16384);
+		TEST_EQ_INT(c->limits.imap_max_pipelined, 1000);
+		TEST_EQ_INT(c->auth.cache_ttl, 0);
+		TEST_ASSERT(c->submission.sender_login_match);
+		TEST_ASSERT(!c->submission.received_auth);
+		TEST_EQ_STR(c->submission.always_bcc, "archive@example.org");
+		TEST_EQ_INT(c->outbound.retry_min, 5);
+		TEST_EQ_INT(c->outbound.retry_max, 3600);
+		TEST_EQ_INT(c->outbound.max_lifetime, 432000);
+		TEST_EQ_INT(c->outbound.port, 2526);
+		TEST_EQ_INT(c->outbound.mta_sts_port, 443);
+		TEST_EQ_STR(c->outbound.resolver, "127.0.0.1@5353");
+		TEST_EQ_STR(c->outbound.tls_ca_file, NULL);
+		TEST_ASSERT(config_networks_match(
+		    c->submission.relay_networks, "192.0.2.77"));
+		TEST_ASSERT(config_networks_match(
+		    c->submission.relay_networks, "::ffff:192.0.2.1"));
+		TEST_ASSERT(config_networks_match(
+		    c->submission.relay_networks, "2001:db8::9"));
+		TEST_ASSERT(config_networks_match(
+		    c->submission.relay_networks, "127.0.0.1"));
+		TEST_ASSERT(!config_networks_match(
+		    c->submission.relay_networks, "127.0.0.2"));
+		TEST_ASSERT(!config_networks_match(
+		    c->submission.relay_networks, "2001:db8:0:1::1"));
+		TEST_ASSERT(!config_networks_match(
+		    c->submission.relay_networks, "not-an-ip"));
+	}
+	config_free(&c);
+	TEST_ASSERT(!config_networks_match(NULL, "127.0.0.1"));
+	TEST_ASSERT(config_networks_match("10.0.0.0/9", "10.127.1.1"));
+	TEST_ASSERT(!config_networks_match("10.0.0.0/9", "10.128.1.1"));
+	TEST_ASSERT(config_networks_match("0.0.0.0/0", "203.0.113.5"));
+
+	expect_error_text(HEAD "[submission]\nsender_login_match = maybe\n",
+	    "petrel.conf:10: [submission] "
+	    "sender_login_match: must be yes or no");
+	expect_error_text(HEAD "[submission]\nrelay_networks = 10.0.0.0/33\n",
+	    "petrel.conf:10: [submission] "
+	    "relay_networks: expected IP addresses or CIDRs separated by "
+	    "commas (e.g. 192.0.2.10, 2001:db8::/64)");
+	expect_error_text(HEAD "[submission]\nalways_bcc = archive\n",
+	    "petrel.conf:10: [submission] always_bcc: "
+	    "not a mail address (e.g. archive@example.org)");
+	expect_error_text(HEAD "[outbound]\nresolver = dns.example@53\n",
+	    "petrel.conf:10: [outbound] resolver: "
+	    "not a numeric IP address with an optional @port "
+	    "(e.g. 127.0.0.1@5353)");
+	expect_error_text(HEAD "[outbound]\nport = 70000\n",
+	    "petrel.conf:10: [outbound] port: must be between 1 and 65535");
+}
+
 int
 main(void)
 {
@@ -751,5 +834,6 @@ main(void)
 	TEST_RUN(test_load);
 	TEST_RUN(test_prefixes);
 	TEST_RUN(test_mutations);
+	TEST_RUN(test_mail_sections);
 	return test_done();
 }

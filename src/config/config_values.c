@@ -67,6 +67,55 @@ const struct config_key config_limits_keys[] = {
 	/* RFC 1939 §3 asks for at least 10 minutes; tests need less. */
 	{ "pop3_idle_timeout", CONFIG_TYPE_NUMBER,
 	    CONFIG_FIELD(config_limits, pop3_idle_timeout), 1, 86400 },
+	/* RFC 9051 §5.4 asks for at least 30 minutes; tests need less. */
+	{ "imap_idle_timeout", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_limits, imap_idle_timeout), 1, 86400 },
+	/* RFC 7162 §4 wants at least 8 KiB for long UID sets. */
+	{ "imap_max_line", CONFIG_TYPE_SIZE,
+	    CONFIG_FIELD(config_limits, imap_max_line), 8192, 16 * 1024 * 1024 },
+	{ "imap_max_pipelined", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_limits, imap_max_pipelined), 1, 100000 },
+};
+
+const struct config_key config_submission_keys[] = {
+	{ "sender_login_match", CONFIG_TYPE_BOOL,
+	    CONFIG_FIELD(config_submission, sender_login_match), 0, 0 },
+	{ "received_auth", CONFIG_TYPE_BOOL,
+	    CONFIG_FIELD(config_submission, received_auth), 0, 0 },
+	{ "relay_networks", CONFIG_TYPE_NETWORKS,
+	    CONFIG_FIELD(config_submission, relay_networks), 0, 0 },
+	{ "always_bcc", CONFIG_TYPE_ADDRESS,
+	    CONFIG_FIELD(config_submission, always_bcc), 0, 0 },
+};
+
+/* RFC 5321 §4.5.4.1: retries at least 30 minutes apart by default, give
+   up after 4-5 days; the ranges keep tests fast and sums far from
+   overflow. */
+const struct config_key config_outbound_keys[] = {
+	{ "max_lifetime", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_outbound, max_lifetime), 60, 60 * 86400 },
+	{ "retry_min", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_outbound, retry_min), 1, 86400 },
+	{ "retry_max", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_outbound, retry_max), 1, 7 * 86400 },
+	{ "delay_warning", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_outbound, delay_warning), 0, 60 * 86400 },
+	{ "max_connections", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_outbound, max_connections), 1, 10000 },
+	{ "connect_timeout", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_outbound, connect_timeout), 1, 3600 },
+	{ "command_timeout", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_outbound, command_timeout), 1, 3600 },
+	{ "port", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_outbound, port), 1, 65535 },
+	{ "resolver", CONFIG_TYPE_RESOLVER,
+	    CONFIG_FIELD(config_outbound, resolver), 0, 0 },
+	{ "trust_anchor", CONFIG_TYPE_PATH,
+	    CONFIG_FIELD(config_outbound, trust_anchor), 0, 0 },
+	{ "tls_ca_file", CONFIG_TYPE_PATH,
+	    CONFIG_FIELD(config_outbound, tls_ca_file), 0, 0 },
+	{ "mta_sts_port", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_outbound, mta_sts_port), 1, 65535 },
 };
 
 const struct config_key config_auth_keys[] = {
@@ -81,6 +130,8 @@ const struct config_key config_auth_keys[] = {
 	    CONFIG_FIELD(config_auth, max_failures_per_account), 1, 1000000 },
 	/* A day at most: a block longer than that is an administrator's
 	   decision, not a counter's. */
+	{ "cache_ttl", CONFIG_TYPE_NUMBER,
+	    CONFIG_FIELD(config_auth, cache_ttl), 0, 86400 },
 	{ "failure_window", CONFIG_TYPE_NUMBER,
 	    CONFIG_FIELD(config_auth, failure_window), 1, 86400 },
 };
@@ -88,6 +139,10 @@ const struct config_key config_auth_keys[] = {
 _Static_assert(CONFIG_NKEYS(config_server_keys) <= CONFIG_MAX_KEYS, "seen[]");
 _Static_assert(CONFIG_NKEYS(config_limits_keys) <= CONFIG_MAX_KEYS, "seen[]");
 _Static_assert(CONFIG_NKEYS(config_auth_keys) <= CONFIG_MAX_KEYS, "seen[]");
+_Static_assert(CONFIG_NKEYS(config_submission_keys) <= CONFIG_MAX_KEYS,
+    "seen[]");
+_Static_assert(CONFIG_NKEYS(config_outbound_keys) <= CONFIG_MAX_KEYS,
+    "seen[]");
 
 const char *const config_listen_key_names[CONFIG_LISTEN_NKEYS] = {
 	"address", "port", "protocol", "tls",
@@ -113,6 +168,11 @@ const char *const config_log_levels[LOG_LEVEL_ERROR + 1] = {
 	[LOG_LEVEL_INFO] = "info",
 	[LOG_LEVEL_WARN] = "warn",
 	[LOG_LEVEL_ERROR] = "error",
+};
+
+/* Even index: true. */
+static const char *const config_bool_names[] = {
+	"yes", "no", "true", "false", "on", "off",
 };
 
 const char *const config_plaintext_names[CONFIG_PLAINTEXT_ALWAYS + 1] = {
@@ -259,7 +319,10 @@ config_mark_seen(struct config_ctx *ctx, unsigned *seen, const char *name)
 static void
 config_store_number(void *field, size_t width, uint64_t value)
 {
-	if (width == sizeof(uint64_t)) {
+	if (width == sizeof(uint16_t) && value <= UINT16_MAX) {
+		uint16_t v = (uint16_t)value;
+		memcpy(field, &v, sizeof(v));
+	} else if (width == sizeof(uint64_t)) {
 		uint64_t v = value;
 		memcpy(field, &v, sizeof(v));
 	} else if (width == sizeof(uint32_t)) {
@@ -293,6 +356,7 @@ config_set_value(struct config_ctx *ctx, const struct config_key *key,
 	enum config_plaintext plaintext;
 	uint64_t n;
 	char *lo, *hi, *path;
+	const char *why;
 	int level;
 
 	switch (key->type) {
@@ -349,6 +413,40 @@ config_set_value(struct config_ctx *ctx, const struct config_key *key,
 			    key->width);
 		memcpy(field, &plaintext, sizeof(plaintext));
 		return;
+	case CONFIG_TYPE_BOOL:
+		level = config_name_index(config_bool_names,
+		    CONFIG_NKEYS(config_bool_names), value);
+		if (level == -1 || key->width != sizeof(bool)) {
+			config_key_error(ctx, key->name,
+			    "must be yes or no");
+			return;
+		}
+		*(bool *)field = level % 2 == 0;
+		return;
+	case CONFIG_TYPE_NETWORKS:
+		if (config_networks_check(value, &why) == -1) {
+			config_key_error(ctx, key->name, "%s", why);
+			return;
+		}
+		*str = xstrdup(value);
+		return;
+	case CONFIG_TYPE_ADDRESS:
+		if (!config_is_address(value)) {
+			config_key_error(ctx, key->name,
+			    "not a mail address (e.g. archive@example.org)");
+			return;
+		}
+		*str = xstrdup(value);
+		return;
+	case CONFIG_TYPE_RESOLVER:
+		if (!config_is_resolver(value)) {
+			config_key_error(ctx, key->name,
+			    "not a numeric IP address with an optional "
+			    "@port (e.g. 127.0.0.1@5353)");
+			return;
+		}
+		*str = xstrdup(value);
+		return;
 	case CONFIG_TYPE_NUMBER:
 		if (str_to_u64(value, &n) == -1) {
 			config_key_error(ctx, key->name, "not a number");
@@ -404,4 +502,6 @@ const size_t config_server_nkeys = CONFIG_NKEYS(config_server_keys);
 const size_t config_tls_nkeys = CONFIG_NKEYS(config_tls_keys);
 const size_t config_limits_nkeys = CONFIG_NKEYS(config_limits_keys);
 const size_t config_auth_nkeys = CONFIG_NKEYS(config_auth_keys);
+const size_t config_submission_nkeys = CONFIG_NKEYS(config_submission_keys);
+const size_t config_outbound_nkeys = CONFIG_NKEYS(config_outbound_keys);
 const size_t config_protocol_nnames = CONFIG_NKEYS(config_protocol_names);
