@@ -32,10 +32,15 @@ def free_port():
             return port
 
 
-def rewrite_config(path, ports, limits=None):
-    """Moves every listener to a free port and sets [limits] keys."""
+def rewrite_config(path, ports, limits=None, sections=None):
+    """Moves every listener to a free port and sets keys: limits is
+    {key: value} for [limits], sections {section: {key: value}} for any
+    other ([auth], [submission], [outbound]...). Keys already in the file
+    are replaced in place, missing sections appended."""
+    want = {name: dict(keys) for name, keys in (sections or {}).items()}
+    if limits:
+        want.setdefault("limits", {}).update(limits)
     out, section = [], None
-    seen_limits = set()
     for line in open(path).read().splitlines():
         m = re.match(r"\s*\[([^\]]+)\]", line)
         if m:
@@ -46,19 +51,20 @@ def rewrite_config(path, ports, limits=None):
                 name = section[len("listen."):]
                 ports[name] = free_port()
                 line = "port = %d" % ports[name]
-        if key and section == "limits" and limits and key.group(1) in limits:
-            line = "%s = %s" % (key.group(1), limits[key.group(1)])
-            seen_limits.add(key.group(1))
+        if key and section in want and key.group(1) in want[section]:
+            line = "%s = %s" % (key.group(1), want[section].pop(key.group(1)))
         out.append(line)
-    rest = {k: v for k, v in (limits or {}).items() if k not in seen_limits}
-    if rest:
-        if not any(l.strip() == "[limits]" for l in out):
-            out.append("[limits]")
-            out.extend("%s = %s" % kv for kv in rest.items())
-        else:
-            i = out.index(next(l for l in out if l.strip() == "[limits]"))
-            for k, v in rest.items():
+    for name, keys in want.items():
+        if not keys:
+            continue
+        header = "[%s]" % name
+        if header in (l.strip() for l in out):
+            i = [l.strip() for l in out].index(header)
+            for k, v in keys.items():
                 out.insert(i + 1, "%s = %s" % (k, v))
+        else:
+            out.append(header)
+            out.extend("%s = %s" % kv for kv in keys.items())
     open(path, "w").write("\n".join(out) + "\n")
 
 
@@ -216,10 +222,11 @@ class Petrel:
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "panic:")
 
 
-def make_petrel(tmp_path_factory, limits=None, users=("bob@example.org",)):
+def make_petrel(tmp_path_factory, limits=None, users=("bob@example.org",),
+                sections=None):
     p = Petrel(tmp_path_factory.mktemp("petrel"))
     p.quickstart()
-    rewrite_config(p.conf, p.ports, limits)
+    rewrite_config(p.conf, p.ports, limits, sections)
     for u in users:
         p.cli("user", "add", u, "--password-stdin", input="secret-%s\n" % u)
     return p
