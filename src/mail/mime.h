@@ -123,6 +123,18 @@ int mime_header_filter(const char *header, size_t len,
 int mime_part_decode(const struct mime_message *msg, uint32_t index,
     struct buf *out);
 
+/* --- part properties (mime_part_info.c) -------------------------------- */
+
+/* The bytes the message was parsed from (mime_parse's data). */
+const char *mime_message_data(const struct mime_message *msg);
+/* Whether part index's body is base64 or quoted-printable encoded
+   (BINARY answers it as a literal8, RFC 3516 §4.2). */
+bool mime_part_is_encoded(const struct mime_message *msg, uint32_t index);
+/* The charset parameter of part index's Content-Type, appended to out
+   as sent (RFC 2231 continuations joined). 0, or -1 when it has none. */
+int mime_part_charset(const struct mime_message *msg, uint32_t index,
+    struct buf *out);
+
 /* --- header fields ------------------------------------------------------ */
 
 /* The nth (0-based) field called name in the header of part index: its

@@ -808,6 +808,43 @@ test_output_limit(void)
 	parsed_free(&p);
 }
 
+/* mime_part_is_encoded and mime_part_charset read each part's own
+   fields; RFC 2231 continuations join. */
+static void
+test_part_info(void)
+{
+	static const char m[] =
+	    "Content-Type: multipart/mixed; boundary=b\r\n"
+	    "\r\n"
+	    "--b\r\n"
+	    "Content-Type: text/plain; charset*0=iso-8859; charset*1=-1\r\n"
+	    "Content-Transfer-Encoding: Quoted-Printable\r\n"
+	    "\r\n"
+	    "caf=E9\r\n"
+	    "--b\r\n"
+	    "Content-Type: text/plain\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n"
+	    "\r\n"
+	    "x\r\n"
+	    "--b--\r\n";
+	struct mime_message *msg = mime_parse(m, sizeof(m) - 1, NULL);
+	struct buf cs;
+
+	buf_init(&cs, 0);
+	TEST_ASSERT(mime_message_data(msg) == m);
+	TEST_ASSERT(!mime_part_is_encoded(msg, 0));
+	TEST_ASSERT(mime_part_is_encoded(msg, 1));
+	TEST_ASSERT(!mime_part_is_encoded(msg, 2));
+	TEST_EQ_INT(mime_part_charset(msg, 1, &cs), 0);
+	TEST_ASSERT(cs.len == 10 && memcmp(cs.data, "iso-8859-1", 10) == 0);
+	buf_reset(&cs);
+	TEST_EQ_INT(mime_part_charset(msg, 2, &cs), -1);
+	TEST_EQ_INT(mime_part_charset(msg, 0, &cs), -1);
+	TEST_EQ_INT((int)cs.len, 0);
+	buf_clear(&cs);
+	mime_message_free(&msg);
+}
+
 int
 main(void)
 {
@@ -833,5 +870,6 @@ main(void)
 	TEST_RUN(test_header_decode);
 	TEST_RUN(test_quoting);
 	TEST_RUN(test_output_limit);
+	TEST_RUN(test_part_info);
 	return test_done();
 }
