@@ -9,14 +9,14 @@
 #   make install  build/petrel to $(PREFIX)/bin, the systemd unit to /etc/systemd/system
 
 CC      ?= cc
-PKGS    := libevent libevent_pthreads openssl sqlite3 inih libsodium libcrypt jansson libidn2
+PKGS    := libevent libevent_pthreads openssl sqlite3 inih libsodium libcrypt jansson libidn2 libunbound zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wstrict-prototypes \
            -Wmissing-prototypes -Wimplicit-fallthrough
 BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -pthread $(WARN) $(PKG_CFLAGS) -Isrc
-LIBS    := $(PKG_LIBS) -pthread
+LIBS    := $(PKG_LIBS) -lunistring -pthread
 
 SRCS    := $(shell find src -name '*.c' ! -name '*_test.c' ! -path src/main.c | sort)
 TESTS   := $(shell find src -name '*_test.c' | sort)
@@ -93,6 +93,8 @@ DEPS_fuzz_pop3d_session := $(DEPS_pop3d)
 DEPS_fuzz_mbox := $(DEPS_migrate)
 DEPS_fuzz_maildir := $(DEPS_migrate)
 DEPS_fuzz_imap_command := $(DEPS_imap)
+DEPS_fuzz_dkim_canon := lib mail dkim
+DEPS_fuzz_dns_rr := lib dns
 modobjs = $(foreach d,$(1),$(patsubst %.c,$(2)/obj/%.o,$(filter src/$(d)/%,$(SRCS))))
 
 .SECONDEXPANSION:

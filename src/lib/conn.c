@@ -409,6 +409,7 @@ conn_release(struct conn *conn)
 	SSL_free(conn->ssl);
 	conn_iobuf_free(&conn->in);
 	conn_iobuf_free(&conn->out);
+	conn_compress_free(conn);
 	free(conn->tls_desc);
 	free(conn);
 }

@@ -26,6 +26,7 @@
 struct event_base;
 struct conn;
 typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
 
 struct conn_limits {
 	size_t in_max;		/* input buffer cap; default 64 KiB */
@@ -112,7 +113,25 @@ void conn_resume_input(struct conn *conn);
    STARTTLS command injection), flushes pending output in plaintext, then
    runs the server handshake; on_tls is called when it completes. */
 void conn_starttls(struct conn *conn, SSL_CTX *tls);
+/* The client side of STARTTLS (and of implicit TLS: call it right after
+   conn_new with tls NULL): as conn_starttls, but with an SSL object the
+   caller made from a client context and configured (SNI, names to check,
+   DANE TLSA records); the conn takes ownership, binds it to the fd and
+   runs the client handshake. on_tls runs when it completes; the caller
+   then judges the peer with conn_tls_ssl (SSL_get_verify_result,
+   SSL_get0_dane_authority). A failed handshake closes the conn
+   (CONN_CLOSE_ERROR, or CONN_CLOSE_EOF when the peer just hung up). */
+void conn_starttls_client(struct conn *conn, SSL *ssl);
+/* The conn's SSL object once TLS is started, else NULL. Owned by the
+   conn; valid until on_close returns. */
+SSL *conn_tls_ssl(const struct conn *conn);
 bool conn_is_tls(const struct conn *conn);
+/* COMPRESS=DEFLATE (RFC 4978): from now on output is raw-deflated and
+   input inflated (input already buffered is taken as compressed). Call
+   right after writing the last uncompressed reply. 0, or -1 when it is
+   already on or zlib failed (nothing changed). */
+int conn_compress_start(struct conn *conn);
+bool conn_is_compressed(const struct conn *conn);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" style description, or NULL. */
 const char *conn_tls_description(const struct conn *conn);
 

@@ -44,32 +44,20 @@ conn_input_note(struct conn *conn, const char *p, size_t n)
 	(void)conn_progressed(conn, n);
 }
 
-/* One read. 1: bytes arrived; 3: bytes arrived and the socket is drained
-   (a short plain read); 0: would block; 2: EOF; -1: finished. */
-static int
-conn_input_read_once(struct conn *conn)
+/* conn_private.h. */
+int
+conn_input_read_raw(struct conn *conn, char *dst, size_t n, size_t *got_r)
 {
-	struct conn_iobuf *in = &conn->in;
-	size_t room = conn->limits.in_max - conn_iobuf_len(in), n;
-
-	conn_iobuf_reserve(in, room < CONN_READ_CHUNK ? room : CONN_READ_CHUNK,
-	    CONN_READ_CHUNK);
-	n = in->cap - in->end;
-	if (n > room)
-		n = room;
-	if (n > CONN_READ_CHUNK)
-		n = CONN_READ_CHUNK;
-
+	*got_r = 0;
 	if (conn->tls == CONN_TLS_ON) {
 		int r, err, saved_errno;
 
 		ERR_clear_error();
 		errno = 0;
-		r = SSL_read(conn->ssl, in->data + in->end, (int)n);
+		r = SSL_read(conn->ssl, dst, (int)n);
 		saved_errno = errno;
 		if (r > 0) {
-			conn_input_note(conn, in->data + in->end, (size_t)r);
-			in->end += (size_t)r;
+			*got_r = (size_t)r;
 			conn->ssl_read_wants_write = false;
 			return 1;
 		}
@@ -87,11 +75,10 @@ conn_input_read_once(struct conn *conn)
 		return -1;
 	}
 	for (;;) {
-		ssize_t r = read(conn->fd, in->data + in->end, n);
+		ssize_t r = read(conn->fd, dst, n);
 
 		if (r > 0) {
-			conn_input_note(conn, in->data + in->end, (size_t)r);
-			in->end += (size_t)r;
+			*got_r = (size_t)r;
 			/* Less than asked: the kernel had no more. The next
 			   read would only say EAGAIN; epoll (level-triggered)
 			   tells us when more comes. Half the reads of an SMTP
@@ -117,6 +104,32 @@ conn_input_read_once(struct conn *conn)
 		conn_fail(conn, CONN_CLOSE_ERROR);
 		return -1;
 	}
+}
+
+/* One read into the input buffer, as conn_input_read_raw returns
+   (inflated first under COMPRESS). */
+static int
+conn_input_read_once(struct conn *conn)
+{
+	struct conn_iobuf *in = &conn->in;
+	size_t room = conn->limits.in_max - conn_iobuf_len(in), n, got;
+	int r;
+
+	if (conn->z != NULL)
+		return conn_compress_read(conn);
+	conn_iobuf_reserve(in, room < CONN_READ_CHUNK ? room : CONN_READ_CHUNK,
+	    CONN_READ_CHUNK);
+	n = in->cap - in->end;
+	if (n > room)
+		n = room;
+	if (n > CONN_READ_CHUNK)
+		n = CONN_READ_CHUNK;
+	r = conn_input_read_raw(conn, in->data + in->end, n, &got);
+	if (got > 0) {
+		conn_input_note(conn, in->data + in->end, got);
+		in->end += got;
+	}
+	return r;
 }
 
 /* Reads what there is (up to in_max), then tells the session. 0, or -1
@@ -161,6 +174,10 @@ conn_input_fill(struct conn *conn)
 	   will not signal them. */
 	if (conn->tls == CONN_TLS_ON && conn_can_read(conn) &&
 	    SSL_has_pending(conn->ssl))
+		conn_want_io(conn);
+	/* Likewise compressed octets not inflated yet. */
+	if (conn_compress_has_pending(conn) && conn_can_read(conn) &&
+	    conn_iobuf_len(&conn->in) < conn->limits.in_max)
 		conn_want_io(conn);
 	return 0;
 }

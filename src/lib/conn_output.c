@@ -29,9 +29,13 @@ int
 conn_output_flush(struct conn *conn)
 {
 	struct conn_iobuf *out = &conn->out;
-	size_t before = conn_iobuf_len(out);
+	size_t before;
 	bool progress = false;
 	size_t sent = 0;
+
+	/* Whole replies out: what was deflated so far, sync-flushed. */
+	conn_compress_flush(conn);
+	before = conn_iobuf_len(out);
 
 	while (conn_iobuf_len(out) > 0) {
 		const char *p = out->data + out->start;
@@ -136,9 +140,13 @@ conn_write(struct conn *conn, const void *data, size_t len)
 	   shutdown hook after a QUIT, say) must not add a second goodbye. */
 	if (conn->finished || conn->closing || len == 0)
 		return;
-	conn_iobuf_reserve(out, len, CONN_OUT_MIN);
-	memcpy(out->data + out->end, data, len);
-	out->end += len;
+	if (conn->z != NULL) {
+		conn_compress_write(conn, data, len);
+	} else {
+		conn_iobuf_reserve(out, len, CONN_OUT_MIN);
+		memcpy(out->data + out->end, data, len);
+		out->end += len;
+	}
 	if (conn_iobuf_len(out) > conn->limits.out_high)
 		conn->out_blocked = true;
 	/* Inside conn_io the flush and event update follow anyway. */

@@ -66,6 +66,7 @@ struct conn {
 	uint16_t peer_port, local_port;
 	bool peer_loopback;
 	char *tls_desc;
+	struct conn_compress *z;	/* COMPRESS=DEFLATE, or NULL */
 
 	struct conn *live_prev, *live_next;
 };
@@ -99,6 +100,20 @@ int conn_tls_handshake(struct conn *conn);
 
 /* conn_input.c: 0, or -1 when the conn is finished. */
 int conn_input_fill(struct conn *conn);
+/* One read of up to n octets into dst (socket or TLS), *got_r of them.
+   1: octets came; 3: octets came and the socket is drained; 0: would
+   block; 2: EOF; -1: finished. */
+int conn_input_read_raw(struct conn *conn, char *dst, size_t n,
+    size_t *got_r);
+
+/* conn_compress.c (conn->z set): conn_compress_read reads and inflates,
+   with conn_input_read_raw's returns; write deflates; flush ends the
+   deflated output so far with a sync flush. */
+int conn_compress_read(struct conn *conn);
+void conn_compress_write(struct conn *conn, const void *data, size_t len);
+void conn_compress_flush(struct conn *conn);
+bool conn_compress_has_pending(const struct conn *conn);
+void conn_compress_free(struct conn *conn);
 
 /* conn_output.c: 0, or -1 when the conn is finished. */
 int conn_output_flush(struct conn *conn);

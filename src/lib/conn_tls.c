@@ -1,6 +1,7 @@
 /* conn_tls.c — OpenSSL on the conn's own fd (conn.h): the SSL object, the
    server handshake, STARTTLS, and what a failed TLS call means. Not
-   bufferevent_openssl: libevent 2.1 predates OpenSSL 3. SSL_read and
+   bufferevent_openssl: libevent 2.1 predates OpenSSL 3. The client side
+   (outbound SMTP) gets a caller-made SSL object. SSL_read and
    SSL_write sit beside read(2) and write(2) in conn_input.c and
    conn_output.c. Invariants: OpenSSL's per-thread error queue is cleared
    before every SSL call; input read before conn_starttls() is dropped and
@@ -131,6 +132,42 @@ conn_starttls(struct conn *conn, SSL_CTX *tls)
 	conn->tls = conn->plain_out > 0 ? CONN_TLS_FLUSH : CONN_TLS_HANDSHAKE;
 	conn_arm_timer(conn, conn->limits.handshake_timeout_ms);
 	conn_want_io(conn);
+}
+
+void
+conn_starttls_client(struct conn *conn, SSL *ssl)
+{
+	if (conn->finished || conn->closing) {
+		SSL_free(ssl);
+		return;
+	}
+	if (conn->ssl != NULL)
+		panic("conn_starttls_client: conn=%s is already TLS", conn->id);
+	/* A server's bytes after its 220 to STARTTLS are not under TLS
+	   either (RFC 3207 §4.2, the client's side of the injection). */
+	conn->in.start = conn->in.end = 0;
+	conn->skip_line = false;
+	conn->redeliver = false;
+	ERR_clear_error();
+	if (SSL_set_fd(ssl, conn->fd) != 1)
+		panic("conn_starttls_client: SSL_set_fd failed");
+	SSL_set_connect_state(ssl);
+	SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF |
+	    SSL_OP_NO_RENEGOTIATION);
+	conn->ssl = ssl;
+	conn->plain_out = conn_iobuf_len(&conn->out);
+	conn->tls = conn->plain_out > 0 ? CONN_TLS_FLUSH : CONN_TLS_HANDSHAKE;
+	conn_arm_timer(conn, conn->limits.handshake_timeout_ms);
+	conn_want_io(conn);
+}
+
+SSL *
+conn_tls_ssl(const struct conn *conn)
+{
+	return conn->ssl;
 }
 
 bool
