@@ -25,7 +25,9 @@ enum imap_arg_type {
 struct imap_arg {
 	enum imap_arg_type type;
 	/* ATOM, QUOTED, LITERAL, LITERAL8: the octets, NUL-terminated
-	   (LITERAL8 may hold NULs: use len). NULL for NIL and LIST. */
+	   (LITERAL8 may hold NULs: use len). NIL: the atom as sent ("nil"),
+	   since "NIL" is also a valid astring (a password, a mailbox).
+	   NULL for LIST. */
 	const char *str;
 	size_t len;
 	/* LIST: its elements. */
@@ -52,11 +54,12 @@ enum imap_flag {
 	IMAP_FLAG_DRAFT = 1 << 4,
 };
 
-/* Whether arg is an astring (atom, quoted or literal). */
+/* Whether arg is an astring (atom, NIL, quoted or literal). */
 bool imap_arg_is_astring(const struct imap_arg *arg);
 /* Whether arg is a string (quoted or literal; LITERAL8 not). */
 bool imap_arg_is_string(const struct imap_arg *arg);
-/* Whether arg is an atom equal to word (ASCII case-insensitive). */
+/* Whether arg is an atom (or NIL) equal to word (ASCII
+   case-insensitive). */
 bool imap_arg_is_atom(const struct imap_arg *arg, const char *word);
 /* An nstring: NIL or a string. */
 bool imap_arg_is_nstring(const struct imap_arg *arg);

@@ -44,12 +44,18 @@ enum imap_parse_result {
 				   imap_parser_literal, then accept or refuse
 				   before the next feed */
 	IMAP_PARSE_ERROR,	/* imap_parser_error: answer BAD; the parser
-				   skips the rest of the command itself */
+				   skips the rest of the command itself. A
+				   literal over max_size is this error
+				   ("[TOOBIG] ...") and never announced */
 };
 
 /* limits are copied. Never returns NULL. */
 struct imap_parser *imap_parser_new(const struct imap_parser_limits *limits);
 void imap_parser_free(struct imap_parser **p);
+/* Replaces the limits (e.g. wider after login); they apply from the next
+   octet fed. */
+void imap_parser_set_limits(struct imap_parser *p,
+    const struct imap_parser_limits *limits);
 
 /* Takes octets of data[0..len) and sets *used_r to how many. After
    IMAP_PARSE_COMMAND the command stays valid until the next feed or

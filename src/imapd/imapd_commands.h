@@ -7,6 +7,7 @@
 #ifndef PETREL_IMAPD_COMMANDS_H
 #define PETREL_IMAPD_COMMANDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct imap_arg;
@@ -34,4 +35,24 @@ imapd_cmd_fn imapd_cmd_select, imapd_cmd_examine, imapd_cmd_create,
 imapd_cmd_fn imapd_cmd_check, imapd_cmd_close, imapd_cmd_unselect,
     imapd_cmd_expunge, imapd_cmd_store, imapd_cmd_copy, imapd_cmd_move,
     imapd_cmd_fetch, imapd_cmd_search, imapd_cmd_sort, imapd_cmd_thread;
+
+/* The command table (imapd_commands.c). */
+enum imapd_cmd_states {
+	IMAPD_CMD_NOT_AUTH = 1 << 0,
+	IMAPD_CMD_AUTH = 1 << 1,
+	IMAPD_CMD_SELECTED = 1 << 2,
+	IMAPD_CMD_ANY = IMAPD_CMD_NOT_AUTH | IMAPD_CMD_AUTH |
+	    IMAPD_CMD_SELECTED,
+	IMAPD_CMD_LOGGED_IN = IMAPD_CMD_AUTH | IMAPD_CMD_SELECTED,
+};
+
+struct imapd_cmd {
+	const char *name;
+	imapd_cmd_fn *fn;
+	unsigned states;	/* enum imapd_cmd_states bits */
+	bool uid;		/* "UID <name>" exists */
+};
+
+/* The command called name (ASCII case-insensitive), or NULL. */
+const struct imapd_cmd *imapd_commands_find(const char *name);
 #endif

@@ -64,6 +64,15 @@ struct imapd_selected {
 	/* Expunges seen by the store but not yet told (they may not be told
 	   during FETCH/STORE/SEARCH): the sequence map keeps those UIDs. */
 	bool pending_expunge;
+	uint32_t *expunged;		/* those UIDs, ascending */
+	size_t n_expunged;
+	/* imapd_selected_reported: (uid, modseq) pairs the next sync does
+	   not tell again. */
+	struct imapd_reported {
+		uint32_t uid;
+		uint64_t modseq;
+	} *reported;
+	size_t n_reported;
 };
 
 struct imapd_session {
@@ -137,7 +146,10 @@ void imapd_command_bad(struct imapd_session *s, const char *fmt, ...)
    (taken from the per-account pool for the job's length; never held by
    an idle session), then done(s, job) on the session's thread. done
    runs even when the connection closed meanwhile (imapd_session_is_gone
-   then): it must free job and answer nothing. */
+   then): it must free job and answer nothing. store is NULL when the
+   account's store could not be opened (logged): work then records a
+   STORE_IO failure for done to answer. Input is paused meanwhile; one
+   job per session at a time. */
 typedef void imapd_job_work_fn(struct store *store, void *job);
 typedef void imapd_job_done_fn(struct imapd_session *s, void *job);
 void imapd_job_submit(struct imapd_session *s, imapd_job_work_fn *work,
@@ -156,6 +168,11 @@ uint32_t imapd_selected_seq(const struct imapd_selected *sel, uint32_t uid);
 int imapd_selected_uids(const struct imapd_selected *sel,
     const struct imap_seqset *set, bool uid, struct imap_seq_range **ranges_r,
     size_t *n_r, const char **error_r);
+/* A command told the client the flags of uid at modseq itself (STORE's
+   answer, FETCH setting \Seen): the next synchronisation does not tell
+   them again (nothing changed since). */
+void imapd_selected_reported(struct imapd_selected *sel, uint32_t uid,
+    uint64_t modseq);
 /* Whether uid is \Recent for this session. */
 bool imapd_selected_is_recent(const struct imapd_selected *sel,
     uint32_t uid);
@@ -174,4 +191,147 @@ void imapd_command_store_error(struct imapd_session *s, int status,
 
 /* "imapd: conn=<id>" for log lines. */
 #define IMAPD_LOG_PREFIX "imapd: conn=%s"
+
+/* --- core internals (imapd.c, imapd_session*.c, imapd_job.c,
+   imapd_sync.c and the login/select/idle/tls commands) --------------- */
+
+typedef struct ssl_ctx_st SSL_CTX;
+struct config_listener;
+struct imapd_job_pool;
+struct imapd_notify;
+struct service_login_result;
+struct store_watch;
+
+struct imapd_session_params {
+	const struct config *config;		/* outlives the session */
+	const struct config_listener *listener;	/* name and TLS mode */
+	struct service_thread *thread;		/* this I/O thread's state */
+	struct worker_pool *workers;		/* jobs and login checks */
+	struct service_login *login;		/* shared by all threads */
+	struct imapd_job_pool *jobs;		/* store handles */
+	SSL_CTX *tls;		/* the thread's TLS context, NULL if none */
+	void (*on_end)(void *ctx);		/* once, when the session is gone */
+	void *end_ctx;
+};
+
+/* A raw line the running command reads (AUTHENTICATE responses, IDLE's
+   DONE): line NULL when it was longer than max (skipped). */
+typedef void imapd_line_fn(struct imapd_session *s, const char *line,
+    size_t len);
+
+struct imapd_session_private {
+	struct imapd_session_params params;
+	unsigned depth;		/* callbacks of this session on the stack */
+	bool dead;		/* conn gone: free when nothing runs */
+	bool closing;		/* last reply written, conn closing */
+	bool processing;	/* inside the input loop */
+	bool dispatching;	/* inside a command handler */
+	bool job;		/* a worker job or login names the session */
+	bool wait_drain;	/* output over the limit */
+	bool shutdown;		/* graceful shutdown: close when idle */
+	bool handshake;		/* TLS handshake under way */
+	bool tls_offered;	/* STARTTLS listener with a TLS context */
+	bool idling;		/* inside IDLE */
+	bool changed;		/* the store notified since the last sync */
+	bool close_after_reply;	/* BYE after the held (delayed) answer */
+	bool parser_partial;	/* the parser holds part of a command */
+	bool compress;		/* COMPRESS DEFLATE active */
+	size_t out_limit;	/* output pending above this: wait */
+	unsigned idle_ms;	/* conn idle timeout in force */
+	unsigned auth_failures;
+	unsigned n_commands;
+	/* imapd_command_done waiting for a synchronisation job. */
+	char *done_text;
+	unsigned done_flags;
+	/* Raw line mode. */
+	imapd_line_fn *line_fn;
+	size_t line_max;
+	void *line_ctx;		/* the command's; wiped (line_ctx_len
+				   octets) and freed when it ends */
+	size_t line_ctx_len;
+	/* imapd_output_ready. */
+	imapd_ready_fn *ready_fn;
+	void *ready_ctx;
+	/* The change feed (logged in). */
+	struct imapd_notify *notify;
+	struct store_watch *watch;
+};
+
+/* imapd_session.c */
+void imapd_session_start(int fd, const struct imapd_session_params *params);
+/* service_thread shutdown hook: "* BYE Server shutting down." to an idle
+   session; a busy one finishes its command first. */
+struct service_link;
+void imapd_session_shutdown_link(struct service_link *link);
+/* Writes line (untagged, may be NULL) and closes after flushing. */
+void imapd_session_close(struct imapd_session *s, const char *line);
+/* The next input line goes to fn (max octets, CRLF included) instead of
+   the command parser, until imapd_session_read_line(s, 0, NULL) or the
+   command ends. Input runs meanwhile even though a command is running. */
+void imapd_session_read_line(struct imapd_session *s, size_t max,
+    imapd_line_fn *fn);
+/* Whether a password may be sent now ([auth] plaintext, TLS, loopback). */
+bool imapd_session_plaintext_ok(const struct imapd_session *s);
+/* The capability list in force (without "CAPABILITY"), appended to out. */
+void imapd_session_capability(const struct imapd_session *s, struct buf *out);
+/* A held answer for the running command: after ms, imapd_command_done
+   with text (then "* BYE" and close when close_after). */
+void imapd_session_delay_done(struct imapd_session *s, unsigned ms,
+    const char *text, bool close_after);
+/* A successful login: account, limits, change feed, state AUTH. */
+void imapd_session_logged_in(struct imapd_session *s,
+    const struct service_login_result *result);
+/* The store notified a change (on the session's thread). */
+void imapd_session_notified(struct imapd_session *s);
+/* Leaves the selected state (CLOSE, UNSELECT, a new SELECT). */
+void imapd_session_unselect(struct imapd_session *s);
+void imapd_selected_free(struct imapd_selected **sel);
+
+void imapd_session_enter(struct imapd_session *s);
+void imapd_session_leave(struct imapd_session *s);
+
+/* imapd_session_input.c */
+/* Reads and runs what is buffered, as far as the session may. */
+void imapd_session_process(struct imapd_session *s);
+/* A wait is over (job, handshake, drain): input on, then process. */
+void imapd_session_resume(struct imapd_session *s);
+/* Waiting for the client with nothing of ours in flight (IDLE too). */
+bool imapd_session_is_idle(const struct imapd_session *s);
+
+/* cmd_login.c: checks a password through service_login and ends the
+   running command with the answer (LOGIN and AUTHENTICATE). user and
+   password are copied. */
+void imapd_login_start(struct imapd_session *s, const char *method,
+    const char *user, const char *authzid, const char *password,
+    size_t password_len);
+
+/* cmd_idle.c: an update pushed during IDLE was written. */
+void imapd_session_idle_synced(struct imapd_session *s);
+
+/* imapd_job.c */
+struct imapd_job_pool *imapd_job_pool_new(const char *data_dir);
+/* Closes every idle handle (blocks on SQLite: after the I/O threads
+   stopped). Accepts NULL. */
+void imapd_job_pool_free(struct imapd_job_pool **pool);
+/* Idle handles now (tests). */
+size_t imapd_job_pool_idle(struct imapd_job_pool *pool);
+
+/* imapd_sync.c */
+/* Brings the selected view up to date on a worker and writes the
+   untagged updates (expunges only when expunge_ok, else withheld), then
+   calls done(s) on the session's thread (also when gone). */
+typedef void imapd_sync_done_fn(struct imapd_session *s);
+void imapd_sync(struct imapd_session *s, bool expunge_ok,
+    imapd_sync_done_fn *done);
+/* The watch's token: a store notification posts to the session's thread
+   at most once until it ran. */
+struct imapd_notify *imapd_notify_new(struct imapd_session *s);
+/* The session is gone: a post under way does nothing. */
+void imapd_notify_detach(struct imapd_notify **notify);
+void imapd_notify_fire(int64_t account_id, void *ctx);	/* store_notify_fn */
+
+/* Pre-login literals (LOGIN, AUTHENTICATE arguments): at most this. */
+#define IMAPD_PREAUTH_LITERAL_MAX 8192
+/* Failed logins in one connection before it is closed. */
+#define IMAPD_MAX_AUTH_FAILURES 3
 #endif

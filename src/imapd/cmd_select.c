@@ -1,0 +1,452 @@
+/* cmd_select.c — SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3) with the
+   CONDSTORE and QRESYNC parameters (RFC 7162 §3.1.8, §3.2.5), and CLOSE,
+   UNSELECT (RFC 3691) and CHECK.
+
+   The job reads the mailbox, its UIDs (the session's view) and, in one
+   pass over the flags, the first unseen message (rev1's UNSEEN) and the
+   keywords in use (FLAGS); with QRESYNC, the changes since the client's
+   modseq. A SELECT first leaves the mailbox selected before (so a failed
+   SELECT leaves the session authenticated, §6.3.2), saying
+   "OK [CLOSED]" when there was one. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imap/imap_seqset.h"
+#include "imap/imap_write.h"
+#include "imapd/imapd_commands.h"
+#include "imapd/imapd_private.h"
+#include "lib/buf.h"
+#include "lib/xmalloc.h"
+#include "store/store.h"
+
+/* FLAGS lists at most this many keywords (a mailbox could hold any
+   number; Dovecot lists them all, which no client needs in the
+   thousands). */
+#define IMAPD_SELECT_KEYWORDS_MAX 200
+#define IMAPD_KNOWN_UIDS_MAX 10000
+
+struct imapd_select_change {
+	uint32_t uid;
+	unsigned flags;
+	uint64_t modseq;
+	char *keywords;
+};
+
+struct imapd_select_job {
+	/* In. */
+	char *name;
+	bool readonly;
+	bool qresync;
+	uint32_t q_uidvalidity;
+	uint64_t q_modseq;
+	struct imap_seq_range *q_known;	/* NULL: all */
+	size_t n_known;
+	/* Out. */
+	int status;
+	char *error;
+	struct store_mailbox mb;
+	uint32_t *uids;
+	size_t n;
+	uint32_t first_unseen;		/* UID, 0: none */
+	struct buf keywords;		/* " kw1 kw2" */
+	size_t n_keywords;
+	uint32_t *vanished;
+	size_t n_vanished;
+	struct imapd_select_change *changes;
+	size_t n_changes;
+};
+
+static void
+imapd_select_job_free(struct imapd_select_job *j)
+{
+	free(j->name);
+	free(j->q_known);
+	free(j->error);
+	store_mailbox_clear(&j->mb);
+	free(j->uids);
+	buf_clear(&j->keywords);
+	free(j->vanished);
+	for (size_t i = 0; i < j->n_changes; i++)
+		free(j->changes[i].keywords);
+	free(j->changes);
+	free(j);
+}
+
+/* Whether kw (len octets) is already listed (case-insensitive). */
+static bool
+imapd_select_has_keyword(const struct buf *b, const char *kw, size_t len)
+{
+	const char *p = b->data, *end = b->data + b->len;
+
+	while (p != NULL && p < end) {
+		const char *w = p + 1, *e = memchr(w, ' ', (size_t)(end - w));
+		size_t wl = (size_t)((e != NULL ? e : end) - w);
+
+		if (wl == len && strncasecmp(w, kw, len) == 0)
+			return true;
+		p = e;
+	}
+	return false;
+}
+
+static int
+imapd_select_flags_cb(const struct store_message *msg, void *ctx)
+{
+	struct imapd_select_job *j = ctx;
+	const char *k = msg->keywords;
+
+	if (j->first_unseen == 0 && (msg->flags & STORE_FLAG_SEEN) == 0)
+		j->first_unseen = msg->uid;
+	while (k != NULL && *k != '\0' &&
+	    j->n_keywords < IMAPD_SELECT_KEYWORDS_MAX) {
+		const char *e = strchr(k, ' ');
+		size_t len = e != NULL ? (size_t)(e - k) : strlen(k);
+
+		if (len > 0 && !imapd_select_has_keyword(&j->keywords, k,
+		    len)) {
+			(void)buf_append_str(&j->keywords, " ");
+			(void)buf_append(&j->keywords, k, len);
+			j->n_keywords++;
+		}
+		k = e != NULL ? e + 1 : NULL;
+	}
+	return 0;
+}
+
+static bool
+imapd_select_known(const struct imapd_select_job *j, uint32_t uid)
+{
+	return j->q_known == NULL || imap_seqset_contains(j->q_known,
+	    j->n_known, uid);
+}
+
+static int
+imapd_select_changed_cb(const struct store_message *msg, void *ctx)
+{
+	struct imapd_select_job *j = ctx;
+
+	if (!imapd_select_known(j, msg->uid))
+		return 0;
+	if (j->n_changes % 64 == 0)
+		j->changes = xreallocarray(j->changes, j->n_changes + 64,
+		    sizeof(*j->changes));
+	j->changes[j->n_changes++] = (struct imapd_select_change){
+		.uid = msg->uid,
+		.flags = msg->flags,
+		.modseq = msg->modseq,
+		.keywords = xstrdup(msg->keywords != NULL ? msg->keywords : ""),
+	};
+	return 0;
+}
+
+static void
+imapd_select_expunged_cb(uint32_t uid, void *ctx)
+{
+	struct imapd_select_job *j = ctx;
+
+	if (!imapd_select_known(j, uid))
+		return;
+	if (j->n_vanished % 64 == 0)
+		j->vanished = xreallocarray(j->vanished, j->n_vanished + 64,
+		    sizeof(*j->vanished));
+	j->vanished[j->n_vanished++] = uid;
+}
+
+static void
+imapd_select_work(struct store *store, void *ctx)
+{
+	struct imapd_select_job *j = ctx;
+
+	if (store == NULL) {
+		j->status = STORE_IO;
+		return;
+	}
+	j->status = store_mailbox_get(store, j->name, &j->mb);
+	if (j->status == STORE_OK)
+		j->status = store_uids(store, j->mb.id, &j->uids, &j->n);
+	if (j->status == STORE_OK)
+		j->status = store_fetch(store, j->mb.id, NULL, 0,
+		    STORE_FETCH_FLAGS, imapd_select_flags_cb, j);
+	if (j->status == STORE_OK && j->qresync &&
+	    j->q_uidvalidity == j->mb.uidvalidity &&
+	    j->q_modseq < j->mb.highestmodseq)
+		j->status = store_changes(store, j->mb.id, j->q_modseq,
+		    imapd_select_changed_cb, imapd_select_expunged_cb, j);
+	if (j->status != STORE_OK)
+		j->error = xstrdup(store_error(store));
+}
+
+static void
+imapd_select_done(struct imapd_session *s, void *ctx)
+{
+	struct imapd_select_job *j = ctx;
+	struct imapd_selected *sel;
+	struct buf line;
+	uint32_t seq;
+
+	if (imapd_session_is_gone(s)) {
+		imapd_select_job_free(j);
+		imapd_command_done(s, 0, "NO");
+		return;
+	}
+	if (j->status != STORE_OK) {
+		imapd_command_store_error(s, j->status, j->error);
+		imapd_select_job_free(j);
+		return;
+	}
+	sel = xcalloc(1, sizeof(*sel));
+	sel->mailbox_id = j->mb.id;
+	sel->name = xstrdup(j->mb.name);
+	sel->readonly = j->readonly;
+	sel->uidvalidity = j->mb.uidvalidity;
+	sel->uidnext = j->mb.uidnext;
+	sel->highestmodseq = j->mb.highestmodseq;
+	sel->uids = j->uids;
+	sel->n = sel->cap = j->n;
+	j->uids = NULL;
+	/* \Recent: what arrives while selected (not persisted: a rev1
+	   client sees RECENT 0 at SELECT). */
+	sel->recent_min = sel->uidnext;
+	s->sel = sel;
+	s->state = IMAPD_STATE_SELECTED;
+
+	buf_init(&line, 0);
+	imapd_reply(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+	    "\\Draft%s)", j->keywords.data != NULL ? j->keywords.data : "");
+	if (j->readonly)
+		imapd_reply(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.");
+	else
+		imapd_reply(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
+		    "\\Deleted \\Seen \\Draft%s \\*)] Flags permitted.",
+		    j->keywords.data != NULL ? j->keywords.data : "");
+	imapd_reply(s, "* %zu EXISTS", sel->n);
+	if (!s->rev2) {
+		imapd_reply(s, "* 0 RECENT");
+		seq = j->first_unseen != 0 ?
+		    imapd_selected_seq(sel, j->first_unseen) : 0;
+		if (seq != 0)
+			imapd_reply(s, "* OK [UNSEEN %u] First unseen.", seq);
+	}
+	imapd_reply(s, "* OK [UIDVALIDITY %u] UIDs valid", sel->uidvalidity);
+	imapd_reply(s, "* OK [UIDNEXT %u] Predicted next UID", sel->uidnext);
+	imapd_reply(s, "* OK [HIGHESTMODSEQ %llu] Highest",
+	    (unsigned long long)sel->highestmodseq);
+	if (s->rev2) {
+		/* RFC 9051 §6.3.2: the mailbox's name as the server spells
+		   it. */
+		(void)buf_append_str(&line, "* LIST () \"/\" ");
+		(void)imap_write_mailbox(&line, sel->name, s->utf8);
+		imapd_reply(s, "%s", line.data);
+		buf_reset(&line);
+	}
+	if (j->n_vanished > 0) {
+		(void)buf_append_str(&line, "* VANISHED (EARLIER) ");
+		(void)imap_seqset_write_list(j->vanished, j->n_vanished,
+		    &line);
+		imapd_reply(s, "%s", line.data);
+		buf_reset(&line);
+	}
+	for (size_t i = 0; i < j->n_changes; i++) {
+		const struct imapd_select_change *c = &j->changes[i];
+
+		seq = imapd_selected_seq(sel, c->uid);
+		if (seq == 0)
+			continue;
+		(void)buf_printf(&line, "* %u FETCH (UID %u FLAGS ", seq,
+		    c->uid);
+		(void)imap_write_flags(&line, c->flags, c->keywords, false);
+		(void)buf_printf(&line, " MODSEQ (%llu))",
+		    (unsigned long long)c->modseq);
+		imapd_reply(s, "%s", line.data);
+		buf_reset(&line);
+	}
+	buf_clear(&line);
+	imapd_command_done(s, 0, "OK [%s] %s completed.", j->readonly ?
+	    "READ-ONLY" : "READ-WRITE", j->readonly ? "Examine" : "Select");
+	imapd_select_job_free(j);
+}
+
+/* The (CONDSTORE) / (QRESYNC (...)) list. 0, or -1 with BAD answered. */
+static int
+imapd_select_params(struct imapd_session *s, const struct imap_arg *list,
+    size_t n, struct imapd_select_job *j)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_arg *a = &list[i];
+
+		if (imap_arg_is_atom(a, "CONDSTORE")) {
+			s->condstore = true;
+			continue;
+		}
+		if (!imap_arg_is_atom(a, "QRESYNC") || i + 1 >= n ||
+		    list[i + 1].type != IMAP_ARG_LIST) {
+			imapd_command_bad(s, "Invalid SELECT parameters.");
+			return -1;
+		}
+		if (!s->qresync) {
+			/* RFC 7162 §3.2.5: ENABLE QRESYNC first. */
+			imapd_command_bad(s, "QRESYNC is not enabled.");
+			return -1;
+		}
+		const struct imap_arg *q = list[i + 1].list;
+		size_t qn = list[i + 1].n_list;
+		uint32_t uv;
+		uint64_t ms;
+
+		i++;
+		if (qn < 2 || qn > 4 || imap_arg_nz_number(&q[0], &uv) == -1 ||
+		    imap_arg_number64(&q[1], &ms) == -1 || ms == 0 ||
+		    (qn >= 3 && q[2].type != IMAP_ARG_ATOM) ||
+		    (qn == 4 && q[3].type != IMAP_ARG_LIST)) {
+			imapd_command_bad(s, "Invalid QRESYNC parameters.");
+			return -1;
+		}
+		j->qresync = true;
+		j->q_uidvalidity = uv;
+		j->q_modseq = ms;
+		if (qn >= 3) {
+			struct imap_seqset set;
+			const char *error = NULL;
+
+			if (imap_seqset_parse(q[2].str, q[2].len,
+			    IMAPD_KNOWN_UIDS_MAX, &set, &error) == -1) {
+				imapd_command_bad(s, "Invalid known-uids.");
+				return -1;
+			}
+			if (set.saved) {
+				imap_seqset_clear(&set);
+				imapd_command_bad(s, "Invalid known-uids.");
+				return -1;
+			}
+			imap_seqset_resolve(&set, UINT32_MAX, &j->q_known,
+			    &j->n_known);
+			imap_seqset_clear(&set);
+		}
+		/* seq-match data (q[3]) only saves the client bandwidth
+		   when it gives no known-uids; ignored. */
+	}
+	return 0;
+}
+
+static void
+imapd_select_start(struct imapd_session *s, const struct imap_arg *args,
+    size_t n, bool readonly)
+{
+	struct imapd_select_job *j;
+	bool had = s->sel != NULL;
+	char *name;
+
+	if (n < 1 || n > 2 || (n == 2 && args[1].type != IMAP_ARG_LIST)) {
+		imapd_command_bad(s, "Invalid %s arguments.", readonly ?
+		    "EXAMINE" : "SELECT");
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	buf_init(&j->keywords, 0);
+	j->readonly = readonly;
+	if (n == 2 && imapd_select_params(s, args[1].list, args[1].n_list,
+	    j) == -1) {
+		imapd_select_job_free(j);
+		return;
+	}
+	/* RFC 9051 §6.3.2: the old mailbox is closed first, also when the
+	   new SELECT fails; no expunge (unlike CLOSE). */
+	imapd_session_unselect(s);
+	if (had)
+		imapd_reply(s, "* OK [CLOSED] Previous mailbox closed.");
+	if ((name = imapd_mailbox_arg(s, &args[0])) == NULL) {
+		imapd_select_job_free(j);
+		return;
+	}
+	j->name = name;
+	imapd_job_submit(s, imapd_select_work, imapd_select_done, j);
+}
+
+void
+imapd_cmd_select(struct imapd_session *s, const struct imap_arg *args,
+    size_t n)
+{
+	imapd_select_start(s, args, n, false);
+}
+
+void
+imapd_cmd_examine(struct imapd_session *s, const struct imap_arg *args,
+    size_t n)
+{
+	imapd_select_start(s, args, n, true);
+}
+
+struct imapd_close_job {
+	int64_t mailbox_id;
+	int status;
+};
+
+static void
+imapd_close_work(struct store *store, void *ctx)
+{
+	struct imapd_close_job *j = ctx;
+
+	j->status = store == NULL ? STORE_IO : store_expunge(store,
+	    j->mailbox_id, NULL, 0, NULL, NULL);
+}
+
+static void
+imapd_close_done(struct imapd_session *s, void *ctx)
+{
+	struct imapd_close_job *j = ctx;
+
+	free(j);
+	imapd_session_unselect(s);
+	/* A failed expunge still closes (RFC 9051 §6.4.1 has no NO for
+	   it); the messages stay \Deleted. */
+	imapd_command_done(s, 0, "OK Close completed.");
+}
+
+void
+imapd_cmd_close(struct imapd_session *s, const struct imap_arg *args,
+    size_t n)
+{
+	struct imapd_close_job *j;
+
+	(void)args;
+	if (n != 0) {
+		imapd_command_bad(s, "CLOSE takes no arguments.");
+		return;
+	}
+	if (s->sel->readonly) {
+		imapd_session_unselect(s);
+		imapd_command_done(s, 0, "OK Close completed.");
+		return;
+	}
+	/* Silent: no untagged EXPUNGE (RFC 9051 §6.4.1). */
+	j = xcalloc(1, sizeof(*j));
+	j->mailbox_id = s->sel->mailbox_id;
+	imapd_job_submit(s, imapd_close_work, imapd_close_done, j);
+}
+
+void
+imapd_cmd_unselect(struct imapd_session *s, const struct imap_arg *args,
+    size_t n)
+{
+	(void)args;
+	if (n != 0) {
+		imapd_command_bad(s, "UNSELECT takes no arguments.");
+		return;
+	}
+	imapd_session_unselect(s);
+	imapd_command_done(s, 0, "OK Unselect completed.");
+}
+
+void
+imapd_cmd_check(struct imapd_session *s, const struct imap_arg *args,
+    size_t n)
+{
+	(void)args;
+	if (n != 0) {
+		imapd_command_bad(s, "CHECK takes no arguments.");
+		return;
+	}
+	imapd_command_done(s, IMAPD_DONE_EXPUNGE_OK | IMAPD_DONE_SYNC,
+	    "OK Check completed.");
+}

@@ -1,0 +1,64 @@
+/* imapd_util.c — small helpers the command files share: mailbox
+   arguments and the tagged answers for store failures (RFC 5530 codes,
+   Dovecot's wording). */
+#include <stdlib.h>
+
+#include "imap/imap_write.h"
+#include "imapd/imapd_private.h"
+#include "lib/log.h"
+#include "store/store.h"
+
+char *
+imapd_mailbox_arg(struct imapd_session *s, const struct imap_arg *arg)
+{
+	const char *error = NULL;
+	char *name;
+
+	if (!imap_arg_is_astring(arg)) {
+		imapd_command_bad(s, "Invalid mailbox name.");
+		return NULL;
+	}
+	name = imap_write_mailbox_from_client(arg->str, arg->len, s->utf8,
+	    &error);
+	if (name == NULL)
+		imapd_command_done(s, 0, "NO %s", error != NULL ? error :
+		    "Invalid mailbox name.");
+	return name;
+}
+
+void
+imapd_command_store_error(struct imapd_session *s, int status,
+    const char *store_error)
+{
+	switch (status) {
+	case STORE_NOT_FOUND:
+		imapd_command_done(s, 0, "NO [NONEXISTENT] Mailbox doesn't "
+		    "exist.");
+		break;
+	case STORE_EXISTS:
+		imapd_command_done(s, 0, "NO [ALREADYEXISTS] Mailbox already "
+		    "exists.");
+		break;
+	case STORE_INVALID:
+		imapd_command_done(s, 0, "NO [CANNOT] Invalid mailbox name.");
+		break;
+	case STORE_OVER_QUOTA:
+	case STORE_TOO_BIG:
+		imapd_command_done(s, 0, "NO [OVERQUOTA] Quota exceeded.");
+		break;
+	case STORE_NOT_ALLOWED:
+		imapd_command_done(s, 0, "NO [CANNOT] Operation not allowed.");
+		break;
+	case STORE_OK:
+		imapd_command_done(s, 0, "OK Completed.");
+		break;
+	default:
+		/* The world is wrong (STYLE.md §6): logged, temporary. */
+		log_warn(IMAPD_LOG_PREFIX " event=store_error status=%d "
+		    "error=\"%s\"", s->id, status, store_error != NULL ?
+		    store_error : "unknown");
+		imapd_command_done(s, 0, "NO [SERVERBUG] Internal error "
+		    "occurred. Refer to server log for more information.");
+		break;
+	}
+}
