@@ -226,6 +226,12 @@ def make_petrel(tmp_path_factory, limits=None, users=("bob@example.org",),
                 sections=None):
     p = Petrel(tmp_path_factory.mktemp("petrel"))
     p.quickstart()
+    sections = dict(sections or {})
+    # Never the machine's resolver: a closed loopback port makes DNS fail
+    # temporarily, so mail for other domains stays queued as "outbound"
+    # unless a test points the resolver at its own stub.
+    sections.setdefault("outbound", {}).setdefault("resolver",
+                                                   "127.0.0.1@%d" % free_port())
     rewrite_config(p.conf, p.ports, limits, sections)
     for u in users:
         p.cli("user", "add", u, "--password-stdin", input="secret-%s\n" % u)

@@ -6,6 +6,7 @@
    mean the same; commands never see them. Exit status: 0 success, 1 an
    operation failed, 2 the command line was wrong. */
 #include "cli/cli.h"
+#include "cli/cli_dkim.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -49,9 +50,13 @@ static const struct cli_command cli_commands[] = {
 	{ "alias", cli_cmd_alias },
 	{ "resolve", cli_cmd_resolve },
 	{ "queue", cli_cmd_queue },
+	{ "relay", cli_cmd_relay },
+	{ "trace", cli_cmd_trace },
 	{ "mailbox", cli_cmd_mailbox },
 	{ "import", cli_cmd_import },
 	{ "export", cli_cmd_export },
+	{ "dkim", cli_cmd_dkim },
+	{ "master", cli_cmd_master },
 };
 
 static const char cli_usage_text[] =
@@ -70,12 +75,18 @@ static const char cli_usage_text[] =
 "  user VERB ...         accounts: list, show, add, del, passwd, quota,\n"
 "                        enable, disable, forward, plus-mode\n"
 "  alias VERB ...        aliases: list, add, del\n"
+"  master VERB ...       master users (log in as any account): list, add,\n"
+"                        del\n"
 "  resolve ADDRESS       where mail to ADDRESS goes\n"
-"  queue VERB ...        the mail queue: list, show ID\n"
+"  queue VERB ...        the mail queue: list, show ID, retry, delete, bounce\n"
+"  relay VERB ...        relay rules and the smarthost: list, add, default, del\n"
+"  trace ID|MESSAGE-ID   what happened to a message\n"
 "  mailbox list ADDRESS  an account's mailboxes, counts and quota usage\n"
 "  import maildir|mbox DIR ADDRESS [--folder F]\n"
 "                        move mail in from a Maildir (Dovecot, mailcow) or mbox\n"
 "  export ADDRESS DIR    write an account's mail out as a Maildir\n"
+"  dkim VERB ...         DKIM keys: generate, show, list, activate,\n"
+"                        deactivate, delete\n"
 "\n"
 "  help                  this text\n"
 "  version               the version of petrel\n"

@@ -78,6 +78,12 @@ int cli_cmd_user_delivery(struct cli *cli, int argc, char **argv);
 int cli_cmd_alias(struct cli *cli, int argc, char **argv);
 int cli_cmd_resolve(struct cli *cli, int argc, char **argv);
 int cli_cmd_queue(struct cli *cli, int argc, char **argv);
+/* `queue retry|delete|bounce` (cmd_queue_admin.c). */
+int cli_cmd_queue_admin(struct cli *cli, int argc, char **argv);
+int cli_cmd_relay(struct cli *cli, int argc, char **argv);
+int cli_cmd_trace(struct cli *cli, int argc, char **argv);
+int cli_cmd_master(struct cli *cli, int argc, char **argv);
+int cli_cmd_user_send_as(struct cli *cli, int argc, char **argv);
 int cli_cmd_mailbox(struct cli *cli, int argc, char **argv);
 int cli_cmd_import(struct cli *cli, int argc, char **argv);
 int cli_cmd_export(struct cli *cli, int argc, char **argv);

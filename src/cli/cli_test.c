@@ -425,8 +425,8 @@ test_quickstart(void)
 		TEST_EQ_STR(c->data_dir, real);
 		TEST_EQ_STR(c->tls_cert, want);
 		free(want);
-		TEST_EQ_INT(c->n_listeners, 5);
-		if (c->n_listeners == 5) {
+		TEST_EQ_INT(c->n_listeners, 7);
+		if (c->n_listeners == 7) {
 			TEST_EQ_STR(c->listeners[0].address, "127.0.0.1");
 			TEST_EQ_INT(c->listeners[0].port, 2525);
 			TEST_EQ_INT(c->listeners[0].protocol,
@@ -443,6 +443,12 @@ test_quickstart(void)
 			TEST_EQ_INT(c->listeners[3].tls, CONFIG_TLS_STARTTLS);
 			TEST_EQ_INT(c->listeners[4].port, 2995);
 			TEST_EQ_INT(c->listeners[4].tls, CONFIG_TLS_IMPLICIT);
+			TEST_EQ_INT(c->listeners[5].port, 2143);
+			TEST_EQ_INT(c->listeners[5].protocol,
+			    CONFIG_PROTOCOL_IMAP);
+			TEST_EQ_INT(c->listeners[5].tls, CONFIG_TLS_STARTTLS);
+			TEST_EQ_INT(c->listeners[6].port, 2993);
+			TEST_EQ_INT(c->listeners[6].tls, CONFIG_TLS_IMPLICIT);
 		}
 	}
 	config_free(&c);
@@ -478,7 +484,7 @@ test_quickstart(void)
 	    "example.org");
 	TEST_EQ_STR(json_string_value(json_object_get(j, "data_dir")), real);
 	TEST_EQ_INT(json_array_size(json_object_get(j, "dns")), 9);
-	TEST_EQ_INT(json_array_size(json_object_get(j, "listeners")), 5);
+	TEST_EQ_INT(json_array_size(json_object_get(j, "listeners")), 7);
 	json_t *admin = json_object_get(j, "admin");
 	TEST_EQ_STR(json_string_value(json_object_get(admin, "login")),
 	    "admin@example.org");

@@ -8,6 +8,7 @@
 	petrel domain enable|disable DOMAIN
 	petrel domain catchall DOMAIN [ADDRESS|--off]
 	petrel domain catchall --global [ADDRESS|--off]
+	petrel domain set-sender-match DOMAIN on|off
 
    The global catch-all mailbox (directory setting catchall_unknown_mailbox)
    takes mail for unknown addresses of every domain once aliases, wildcards
@@ -25,6 +26,7 @@
 #include "directory/directory.h"
 #include "directory/directory_admin.h"
 #include "directory/directory_json.h"
+#include "directory/directory_send_as.h"
 #include "lib/xmalloc.h"
 
 #define CMD_DOMAIN_USAGE \
@@ -32,7 +34,8 @@
 	"       del DOMAIN [--force] | enable DOMAIN | disable DOMAIN |\n" \
 	"       dns DOMAIN |\n" \
 	"       catchall DOMAIN [ADDRESS|--off] |\n" \
-	"       catchall --global [ADDRESS|--off]"
+	"       catchall --global [ADDRESS|--off] |\n" \
+	"       set-sender-match DOMAIN on|off"
 
 static void
 cmd_domain_print(const struct directory_domain *d, bool details)
@@ -272,6 +275,33 @@ cmd_domain_catchall(struct cli *cli, struct directory *dir, int argc,
 	return 0;
 }
 
+/* The domain's sender/login match switch (directory_send_as.h). */
+static int
+cmd_domain_sender_match(struct cli *cli, int argc, char **argv)
+{
+	struct directory_error err = { 0 };
+	struct directory *dir = NULL;
+	bool on;
+	int rc;
+
+	if (argc != 4 || (strcmp(argv[3], "on") != 0 &&
+	    strcmp(argv[3], "off") != 0))
+		return cli_usage("%s", CMD_DOMAIN_USAGE);
+	on = strcmp(argv[3], "on") == 0;
+	if (cli_open_directory(cli, true, &dir) != 0)
+		return 1;
+	if (directory_send_as_set_domain_match(dir, argv[2], on, &err) == -1)
+		rc = cli_directory_error(&err, NULL);
+	else if (cli->json)
+		rc = cli_print_json(json_pack("{s:s,s:b}", "domain", argv[2],
+		    "sender_login_match", on));
+	else
+		rc = printf("sender/login match for %s: %s\n", argv[2],
+		    on ? "on" : "off") < 0;
+	directory_close(&dir);
+	return rc;
+}
+
 int
 cli_cmd_domain(struct cli *cli, int argc, char **argv)
 {
@@ -283,6 +313,8 @@ cli_cmd_domain(struct cli *cli, int argc, char **argv)
 
 	if (verb == NULL)
 		return cli_usage("%s", CMD_DOMAIN_USAGE);
+	if (strcmp(verb, "set-sender-match") == 0)
+		return cmd_domain_sender_match(cli, argc, argv);
 	if (strcmp(verb, "list") == 0) {
 		if (argc != 2)
 			return cli_usage("%s", CMD_DOMAIN_USAGE);

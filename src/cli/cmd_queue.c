@@ -29,7 +29,9 @@
 #define CMD_QUEUE_MAX_HEADERS (256 * 1024)
 
 static const char cmd_queue_usage_text[] =
-    "usage: petrel queue list [--json] | petrel queue show ID [--json]";
+    "usage: petrel queue list [--json] | petrel queue show ID [--json]\n"
+    "       petrel queue retry ID|--all | petrel queue delete ID|--all\n"
+    "       petrel queue bounce ID";
 
 /* Writes s with control bytes (TAB excepted when keep_tab) and bytes that
    are not printable UTF-8 as \xNN; UTF-8 text passes, for SMTPUTF8
@@ -204,6 +206,10 @@ cmd_queue_json_envelope(const struct queue_envelope *env)
 		    cmd_queue_json_str(r->status));
 		json_object_set_new(ro, "last_error",
 		    cmd_queue_json_str(r->last_error));
+		json_object_set_new(ro, "relay", cmd_queue_json_str(r->relay));
+		json_object_set_new(ro, "tries", json_integer(r->tries));
+		json_object_set_new(ro, "retry_at", r->retry_at > 0 ?
+		    cmd_queue_json_time(r->retry_at) : json_null());
 		json_array_append_new(rcpts, ro);
 	}
 	json_object_set_new(o, "recipients", rcpts);
@@ -215,7 +221,7 @@ static const char *
 cmd_queue_summary_status(const struct queue_envelope *env)
 {
 	static const char *const order[] = {
-		"failed", "deferred", "queued", "delivered",
+		"failed", "deferred", "outbound", "queued", "delivered",
 	};
 
 	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
@@ -248,6 +254,15 @@ cmd_queue_print_rcpts(const struct queue_envelope *env, bool details)
 				fputs(" orcpt=", stdout);
 				cmd_queue_puts(r->orcpt);
 			}
+		}
+		/* Waiting for a remote retry: when (the delay reason is
+		   the last error below). */
+		if (r->status != NULL && strcmp(r->status, "outbound") == 0 &&
+		    r->tries > 0) {
+			char when[64];
+
+			cmd_queue_time(r->retry_at, when, sizeof(when));
+			printf(" tries=%u next=%s", r->tries, when);
 		}
 		putchar('\n');
 		if (r->last_error != NULL) {
@@ -507,6 +522,9 @@ cli_cmd_queue(struct cli *cli, int argc, char **argv)
 
 	if (verb == NULL)
 		return cli_usage("%s", cmd_queue_usage_text);
+	if (strcmp(verb, "retry") == 0 || strcmp(verb, "delete") == 0 ||
+	    strcmp(verb, "bounce") == 0)
+		return cli_cmd_queue_admin(cli, argc, argv);
 	/* --json anywhere before a "--" is cli.c's. */
 	cli_args_init(&args, argc, argv, 2);
 	while ((s = cli_args_next(&args, &option)) != NULL) {

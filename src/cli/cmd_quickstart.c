@@ -52,8 +52,8 @@ static const struct {
 	    "Mail clients sending, TLS", 2465, 465, true },
 	{ "pop3", "pop3", "starttls", "POP3, STARTTLS", 2110, 110, true },
 	{ "pop3s", "pop3", "implicit", "POP3, TLS", 2995, 995, true },
-	{ "imap", "imap", "starttls", "IMAP, STARTTLS", 2143, 143, false },
-	{ "imaps", "imap", "implicit", "IMAP, TLS", 2993, 993, false },
+	{ "imap", "imap", "starttls", "IMAP, STARTTLS", 2143, 143, true },
+	{ "imaps", "imap", "implicit", "IMAP, TLS", 2993, 993, true },
 	{ "sieve", "sieve", "starttls", "ManageSieve", 4190, 4190, false },
 	{ "https", "http", "implicit", "Web admin and API", 8443, 443, false },
 };

@@ -12,9 +12,12 @@
 #include "deliver/deliver.h"
 #include "directory/directory.h"
 #include "lib/log.h"
+#include "outbound/outbound.h"
+#include "imapd/imapd.h"
 #include "pop3d/pop3d.h"
 #include "queue/queue.h"
 #include "server/server.h"
+#include "service/service_login.h"
 #include "smtpd/smtpd.h"
 
 static bool
@@ -22,7 +25,8 @@ cmd_serve_is_served(enum config_protocol protocol)
 {
 	return protocol == CONFIG_PROTOCOL_SMTP ||
 	    protocol == CONFIG_PROTOCOL_SUBMISSION ||
-	    protocol == CONFIG_PROTOCOL_POP3;
+	    protocol == CONFIG_PROTOCOL_POP3 ||
+	    protocol == CONFIG_PROTOCOL_IMAP;
 }
 
 /* "smtp       127.0.0.1:2525  (STARTTLS)": names in a column of at least
@@ -53,9 +57,12 @@ cli_cmd_serve(struct cli *cli, int argc, char **argv)
 	struct directory *dir = NULL;
 	struct queue *queue = NULL;
 	struct deliver *deliver = NULL;
+	struct outbound *outbound = NULL;
 	struct server *server = NULL;
 	struct smtpd *smtpd = NULL;
 	struct pop3d *pop3d = NULL;
+	struct imapd *imapd = NULL;
+	struct service_login *login = NULL;
 	char *error = NULL;
 	int status = 1, width = 10;
 
@@ -88,20 +95,29 @@ cli_cmd_serve(struct cli *cli, int argc, char **argv)
 		    error != NULL ? error : "unknown error");
 		goto out;
 	}
+	/* Sends what waits for other domains, and the DSNs owed. */
+	if ((outbound = outbound_new(config, queue, &error)) == NULL) {
+		cli_error("cannot start outbound delivery: %s",
+		    error != NULL ? error : "unknown error");
+		goto out;
+	}
 	if ((server = server_new(config, &error)) == NULL) {
 		cli_error("%s", error != NULL ? error : "cannot start server");
 		goto out;
 	}
-	smtpd = smtpd_new(config, queue);
+	/* One login for every service: one throttle, one cache. */
+	login = service_login_new(config);
+	smtpd = smtpd_new(config, queue, login);
 	server_set_protocol(server, CONFIG_PROTOCOL_SMTP,
 	    smtpd_protocol(smtpd, CONFIG_PROTOCOL_SMTP));
-	/* XXX #5: submission with AUTH; until then submission
-	   sessions refuse relaying exactly as the MTA port does. */
 	server_set_protocol(server, CONFIG_PROTOCOL_SUBMISSION,
 	    smtpd_protocol(smtpd, CONFIG_PROTOCOL_SUBMISSION));
-	pop3d = pop3d_new(config);
+	pop3d = pop3d_new(config, login);
 	server_set_protocol(server, CONFIG_PROTOCOL_POP3,
 	    pop3d_protocol(pop3d, CONFIG_PROTOCOL_POP3));
+	imapd = imapd_new(config, login);
+	server_set_protocol(server, CONFIG_PROTOCOL_IMAP,
+	    imapd_protocol(imapd, CONFIG_PROTOCOL_IMAP));
 
 	for (size_t i = 0; i < config->n_listeners; i++) {
 		size_t n = strlen(config->listeners[i].name);
@@ -123,8 +139,11 @@ out:
 	server_free(&server);
 	smtpd_free(&smtpd);
 	pop3d_free(&pop3d);
+	imapd_free(&imapd);
+	service_login_free(&login);
 	/* After the sessions (nothing is queued any more), before the
 	   queue it reads. */
+	outbound_free(&outbound);
 	deliver_free(&deliver);
 	queue_close(&queue);
 	free(error);

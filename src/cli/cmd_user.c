@@ -34,7 +34,10 @@
 	"       passwd ADDRESS [--password-stdin] [--scheme ...] |\n" \
 	"       quota ADDRESS SIZE|none | enable ADDRESS | disable ADDRESS |\n" \
 	"       forward ADDRESS DEST... [--keep] | forward ADDRESS --off |\n" \
-	"       plus-mode ADDRESS ignore|folder|subject"
+	"       plus-mode ADDRESS ignore|folder|subject |\n" \
+	"       allow-send-as ADDRESS SENDER|@DOMAIN |\n" \
+	"       deny-send-as ADDRESS SENDER|@DOMAIN |\n" \
+	"       send-as ADDRESS"
 
 /* 16 of 55 characters: about 92 bits, plenty for a random password. */
 #define CMD_USER_PASSWORD_LEN 16
@@ -291,6 +294,9 @@ cli_cmd_user(struct cli *cli, int argc, char **argv)
 	if (verb == NULL)
 		return cli_usage("%s", CMD_USER_USAGE);
 	a.verb = verb;
+	if (strcmp(verb, "allow-send-as") == 0 ||
+	    strcmp(verb, "deny-send-as") == 0 || strcmp(verb, "send-as") == 0)
+		return cli_cmd_user_send_as(cli, argc, argv);
 	if (strcmp(verb, "forward") == 0 || strcmp(verb, "plus-mode") == 0)
 		return cli_cmd_user_delivery(cli, argc, argv);
 	if (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) {

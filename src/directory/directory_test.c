@@ -334,7 +334,7 @@ test_open_create(void)
 		TEST_EQ_INT(sqlite3_prepare_v2(dir->db, "PRAGMA user_version",
 		    -1, &stmt, NULL), SQLITE_OK);
 		TEST_EQ_INT(sqlite3_step(stmt), SQLITE_ROW);
-		TEST_EQ_INT(sqlite3_column_int(stmt, 0), 1);
+		TEST_EQ_INT(sqlite3_column_int(stmt, 0), 2);
 		sqlite3_finalize(stmt);
 		TEST_EQ_INT(sqlite3_prepare_v2(dir->db, "PRAGMA foreign_keys",
 		    -1, &stmt, NULL), SQLITE_OK);

@@ -1,27 +1,25 @@
 /* pop3d.c — glue between the server runtime and POP3 sessions: the
-   server_protocol accept and shutdown hooks, the per-thread state array
-   and the failed-login throttle. The array is sized on first use from the
+   server_protocol accept and shutdown hooks and the per-thread state
+   array. The array is sized on first use from the
    server's thread count and each slot is created by, and only used on,
    its own I/O thread; the mutex guards only the array's creation and slot
-   lookup. */
+   lookup. Logins go through the server's one service_login. */
 #include "pop3d/pop3d.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "auth/auth_throttle.h"
 #include "lib/worker.h"
 #include "lib/xmalloc.h"
 #include "pop3d/pop3d_private.h"
 #include "pop3d/pop3d_session.h"
+#include "service/service_login.h"
 #include "service/service_thread.h"
 #include "server/server.h"
 
 struct pop3d {
 	const struct config *config;
-	/* XXX: one throttle for every login service once IMAP and
-	   submission AUTH exist, so a guesser cannot switch protocols. */
-	struct auth_throttle *throttle;
+	struct service_login *login;	/* shared with IMAP, submission */
 	pthread_mutex_t mutex;
 	struct service_thread **threads;
 	unsigned n_threads;
@@ -31,8 +29,7 @@ struct pop3d {
 static void
 pop3d_warm_work(void *ctx)
 {
-	(void)ctx;
-	pop3d_login_init();
+	service_login_warm(ctx);
 }
 
 static struct service_thread *
@@ -52,7 +49,7 @@ pop3d_thread_of(struct pop3d *pop3d, struct server_thread *thread)
 		   (which would hold the listening daemon ~100 ms before
 		   its signal handlers are set). */
 		worker_submit(server_workers(server_thread_server(thread)),
-		    NULL, pop3d_warm_work, NULL, NULL);
+		    NULL, pop3d_warm_work, NULL, pop3d->login);
 	}
 	if (idx >= pop3d->n_threads)
 		panic("pop3d_thread_of: thread %u of %u", idx,
@@ -83,7 +80,7 @@ pop3d_accept(struct server_thread *thread,
 		.listener = listener,
 		.thread = pop3d_thread_of(pop3d, thread),
 		.workers = server_workers(server_thread_server(thread)),
-		.throttle = pop3d->throttle,
+		.login = pop3d->login,
 		.tls = server_thread_tls(thread),
 		.on_end = pop3d_client_done,
 		.end_ctx = client,
@@ -101,19 +98,12 @@ pop3d_shutdown(struct server_thread *thread, void *ctx)
 }
 
 struct pop3d *
-pop3d_new(const struct config *config)
+pop3d_new(const struct config *config, struct service_login *login)
 {
 	struct pop3d *pop3d = xcalloc(1, sizeof(*pop3d));
-	struct auth_throttle_limits limits = {
-		.max_failures_per_ip = config->auth.max_failures_per_ip,
-		.max_failures_per_account =
-		    config->auth.max_failures_per_account,
-		.window_s = config->auth.failure_window,
-		.delay_ms = config->auth.failure_delay,
-	};
 
 	pop3d->config = config;
-	pop3d->throttle = auth_throttle_new(&limits);
+	pop3d->login = login;
 	if (pthread_mutex_init(&pop3d->mutex, NULL) != 0)
 		panic("pop3d_new: pthread_mutex_init");
 	pop3d->proto.accept = pop3d_accept;
@@ -135,7 +125,6 @@ pop3d_free(struct pop3d **pop3dp)
 	for (unsigned i = 0; i < pop3d->n_threads; i++)
 		service_thread_free(&pop3d->threads[i]);
 	free(pop3d->threads);
-	auth_throttle_free(&pop3d->throttle);
 	pthread_mutex_destroy(&pop3d->mutex);
 	free(pop3d);
 	*pop3dp = NULL;

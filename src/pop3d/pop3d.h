@@ -10,10 +10,12 @@
 
 struct pop3d;
 struct server_protocol;
+struct service_login;
 
-/* config must outlive the service. The failed-login throttle is made
-   from config->auth. Never returns NULL. */
-struct pop3d *pop3d_new(const struct config *config);
+/* config and login (shared by every login service: one throttle, one
+   cache) must outlive the service. Never returns NULL. */
+struct pop3d *pop3d_new(const struct config *config,
+    struct service_login *login);
 /* After server_run returned (every I/O thread stopped): closes the
    per-thread directories. Accepts NULL. */
 void pop3d_free(struct pop3d **pop3d);

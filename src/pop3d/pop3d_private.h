@@ -70,6 +70,7 @@ struct pop3d_session {
 
 	/* AUTHORIZATION. */
 	char *user;		/* USER's argument, until PASS */
+	const char *login_method; /* "USER"/"PLAIN" while a login runs */
 	unsigned auth_failures;
 	struct service_delay delay;	/* a failed login's answer waits */
 	bool close_after_delay;
@@ -121,6 +122,12 @@ void pop3d_session_submit(struct pop3d_session *s, pop3d_job_work_fn *work,
 /* For a job's done(): the connection is gone or closing, so nothing is
    written and the state stays. */
 bool pop3d_session_is_gone(const struct pop3d_session *s);
+/* Brackets an asynchronous wait that is not a worker job of ours (the
+   shared login): begin counts it as the session's job (input paused, no
+   idle timeout, not freed); end, on the session's thread, enters the
+   session: the caller finishes with pop3d_session_leave. */
+void pop3d_session_wait_begin(struct pop3d_session *s);
+void pop3d_session_wait_end(struct pop3d_session *s);
 /* A command's wait is over: resumes input and reads what is pipelined. */
 void pop3d_session_resume(struct pop3d_session *s);
 /* Whether output waits above out_limit: if so input pauses until
@@ -150,13 +157,6 @@ void pop3d_login_auth(struct pop3d_session *s, struct pop3d_command *cmd);
 /* SASL state: the client's response line. */
 void pop3d_login_sasl_line(struct pop3d_session *s, const char *line,
     size_t len);
-/* Makes the dummy hash unknown users are checked against (one password
-   hash: blocks ~100 ms, worker only), so that the first such login is not
-   slower than the rest. Thread-safe; later calls return at once. */
-void pop3d_login_init(void);
-/* Tests and fuzzers: check unknown users' passwords against hash (static,
-   e.g. "{PLAIN}x") instead of an Argon2 dummy. Call before any login. */
-void pop3d_login_set_dummy_hash(const char *hash);
 /* Whether USER, PASS and AUTH PLAIN are allowed on this connection now
    ([auth] plaintext, TLS, loopback). */
 bool pop3d_login_plaintext_ok(const struct pop3d_session *s);

@@ -217,13 +217,32 @@ pop3d_session_job_done(void *ctx)
 	struct pop3d_job *j = ctx;
 	struct pop3d_session *s = j->s;
 
+	pop3d_session_wait_end(s);
+	j->done(s, j->job);
+	free(j);
+	pop3d_session_leave(s);
+}
+
+void
+pop3d_session_wait_begin(struct pop3d_session *s)
+{
+	if (s->job)
+		panic("pop3d_session_wait_begin: a job is already running");
+	s->job = true;
+	if (s->conn != NULL) {
+		conn_pause_input(s->conn);
+		/* The client waits for us: no idle timeout meanwhile. */
+		conn_set_idle_timeout(s->conn, 0);
+	}
+}
+
+void
+pop3d_session_wait_end(struct pop3d_session *s)
+{
 	s->job = false;
 	pop3d_session_enter(s);
 	if (s->conn != NULL)
 		conn_set_idle_timeout(s->conn, s->idle_ms);
-	j->done(s, j->job);
-	free(j);
-	pop3d_session_leave(s);
 }
 
 void
@@ -232,15 +251,8 @@ pop3d_session_submit(struct pop3d_session *s, pop3d_job_work_fn *work,
 {
 	struct pop3d_job *j = xmalloc(sizeof(*j));
 
-	if (s->job)
-		panic("pop3d_session_submit: a job is already running");
+	pop3d_session_wait_begin(s);
 	*j = (struct pop3d_job){ s, work, done, job };
-	s->job = true;
-	if (s->conn != NULL) {
-		conn_pause_input(s->conn);
-		/* The client waits for us: no idle timeout meanwhile. */
-		conn_set_idle_timeout(s->conn, 0);
-	}
 	worker_submit(s->params.workers, service_thread_base(s->params.thread),
 	    pop3d_session_job_work, pop3d_session_job_done, j);
 }

@@ -8,10 +8,10 @@
 #ifndef PETREL_POP3D_SESSION_H
 #define PETREL_POP3D_SESSION_H
 
-struct auth_throttle;
 struct config;
 struct config_listener;
 struct pop3d_session;
+struct service_login;
 struct service_thread;
 struct worker_pool;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -23,7 +23,7 @@ struct pop3d_session_params {
 	/* Password checks, mailbox reads and updates run here; its jobs'
 	   completions come back on the thread's event_base. */
 	struct worker_pool *workers;
-	struct auth_throttle *throttle;		/* shared by all threads */
+	struct service_login *login;		/* shared by all services */
 	SSL_CTX *tls;		/* the thread's TLS context, NULL if none */
 	/* Called once when the session is gone (server_client_done). */
 	void (*on_end)(void *ctx);

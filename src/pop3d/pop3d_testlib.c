@@ -7,7 +7,6 @@
 
 #include <event2/event.h>
 
-#include "auth/auth_throttle.h"
 #include "directory/directory.h"
 #include "directory/directory_admin.h"
 #include "lib/fsutil.h"
@@ -15,6 +14,7 @@
 #include "lib/xmalloc.h"
 #include "pop3d/pop3d_private.h"
 #include "pop3d/pop3d_session.h"
+#include "service/service_login.h"
 #include "service/service_thread.h"
 #include "store/store.h"
 
@@ -42,25 +42,23 @@ pop3d_testlib_init(struct pop3d_testlib *t, const char *hostname)
 	t->workers = worker_pool_new(2);
 }
 
+/* pop3d_testlib_cheap_dummy_hash: every login made from now on. */
+static bool pop3d_testlib_cheap;
+
 void
 pop3d_testlib_reset_throttle(struct pop3d_testlib *t)
 {
-	struct auth_throttle_limits limits = {
-		.max_failures_per_ip = t->config.auth.max_failures_per_ip,
-		.max_failures_per_account =
-		    t->config.auth.max_failures_per_account,
-		.window_s = t->config.auth.failure_window,
-		.delay_ms = t->config.auth.failure_delay,
-	};
-
-	auth_throttle_free(&t->throttle);
-	t->throttle = auth_throttle_new(&limits);
+	service_login_free(&t->login);
+	t->login = service_login_new(&t->config);
+	if (pop3d_testlib_cheap)
+		service_login_set_dummy_hash(t->login,
+		    "{PLAIN}no such password");
 }
 
 void
 pop3d_testlib_cheap_dummy_hash(void)
 {
-	pop3d_login_set_dummy_hash("{PLAIN}no such password");
+	pop3d_testlib_cheap = true;
 }
 
 void
@@ -132,7 +130,7 @@ void
 pop3d_testlib_close(struct pop3d_testlib *t)
 {
 	service_thread_free(&t->thread);
-	auth_throttle_free(&t->throttle);
+	service_login_free(&t->login);
 	if (t->dir != NULL)
 		(void)fsutil_remove_tree(t->dir);
 	xfree(&t->dir);
@@ -170,7 +168,7 @@ pop3d_testlib_start(struct pop3d_testlib *t, int fd,
 		.listener = listener,
 		.thread = thread,
 		.workers = t->workers,
-		.throttle = t->throttle,
+		.login = t->login,
 		.tls = tls,
 		.on_end = pop3d_testlib_on_end,
 		.end_ctx = t,

@@ -16,7 +16,7 @@
 
 #include "config/config.h"
 
-struct auth_throttle;
+struct service_login;
 struct directory;
 struct directory_error;
 struct event_base;
@@ -29,7 +29,7 @@ struct pop3d_testlib {
 	struct config config;		/* hostname, data_dir, limits, auth */
 	struct event_base *base;	/* attached to the worker glue */
 	struct worker_pool *workers;
-	struct auth_throttle *throttle;	/* from config.auth at open/reset */
+	struct service_login *login;	/* from config.auth at open/reset */
 	struct service_thread *thread;	/* sessions' thread state */
 	unsigned started, ended;	/* sessions started; sessions gone */
 };
@@ -51,11 +51,13 @@ void pop3d_testlib_init(struct pop3d_testlib *t, const char *hostname);
 void pop3d_testlib_open(struct pop3d_testlib *t, char *dir,
     pop3d_testlib_fill_fn *fill);
 
-/* A new throttle from t->config.auth (after a test changed it). */
+/* A new login (throttle, cache) from t->config.auth (after a test
+   changed it). */
 void pop3d_testlib_reset_throttle(struct pop3d_testlib *t);
 
 /* Logins of unknown users are checked against {PLAIN} instead of an
-   Argon2 hash: the fuzzer's random logins stay fast. Process-wide. */
+   Argon2 hash: the fuzzer's random logins stay fast. Every login the
+   testlib makes from now on. */
 void pop3d_testlib_cheap_dummy_hash(void);
 
 /* The account id of address, or panic. */

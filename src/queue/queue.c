@@ -447,6 +447,7 @@ queue_envelope_clear(struct queue_envelope *env)
 		free(env->rcpts[i].orcpt);
 		free(env->rcpts[i].status);
 		free(env->rcpts[i].last_error);
+		free(env->rcpts[i].relay);
 	}
 	free(env->rcpts);
 	memset(env, 0, sizeof(*env));

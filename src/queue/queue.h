@@ -46,6 +46,19 @@ struct queue_rcpt {
 	unsigned idx;		/* position in the envelope, stable */
 	char *status;		/* enum queue_rcpt_status as its name */
 	char *last_error;	/* last delivery answer, or NULL */
+	/* The outbound agent's state (queue_outbound_*): */
+	time_t retry_at;	/* next remote attempt; 0: at once */
+	unsigned tries;		/* remote attempts so far */
+	unsigned dsn_sent;	/* enum queue_dsn_sent bits */
+	char *relay;		/* last remote server "host[ip]:port", or
+				   NULL */
+};
+
+/* Which DSNs a recipient has had (RFC 3464): the final one (failure, or
+   success for NOTIFY=SUCCESS) and the delay warning. */
+enum queue_dsn_sent {
+	QUEUE_DSN_SENT_FINAL = 1 << 0,
+	QUEUE_DSN_SENT_DELAY = 1 << 1,
 };
 
 struct queue_envelope {
@@ -125,8 +138,9 @@ void queue_envelopes_free(struct queue_envelope *envs, size_t n);
    A recipient is "queued" (new), "deferred" (a delivery failed
    temporarily; retried at the message's next_attempt), "delivered",
    "failed" (permanently; the bounce is due) or "outbound" (waiting for
-   remote delivery). A message leaves the queue, row and file, when every
-   recipient is delivered. */
+   remote delivery, also between remote attempts). A message leaves the
+   queue, row and file, when every recipient is delivered or failed, and
+   the DSNs it owes (failure; success for NOTIFY=SUCCESS) are sent. */
 
 /* Called on the committer thread after each group commit that queued
    messages (to wake a delivery agent). Set before any commit; quick and
@@ -161,10 +175,101 @@ struct queue_result {
 };
 
 /* Records the results of n messages in one transaction (durable when it
-   returns 0), then removes the messages whose recipients are all
-   delivered. May block. */
+   returns 0), then removes the messages whose recipients are all done
+   (see above). Each result is also a trace event. Wakes the outbound
+   agent (queue_set_outbound_notify) when it committed. May block. */
 int queue_update(struct queue *queue, const struct queue_result *results,
     size_t n, char **error_r);
+
+/* --- the outbound agent -------------------------------------------------
+   Work is claimed, so that a recipient is in at most one attempt: claimed
+   rows are not returned again until recorded, and queue_outbound_reset
+   (when the agent starts) releases what a crashed run held. All of it may
+   block (SQLite writes): call from a worker thread. */
+
+/* Called after queue_update and the admin operations of this process
+   changed recipients (the outbound agent's wake-up). Quick, thread-safe. */
+void queue_set_outbound_notify(struct queue *queue, queue_notify_fn *fn,
+    void *ctx);
+
+/* Releases every claim. Returns 0, or -1 with *error_r (heap). */
+int queue_outbound_reset(struct queue *queue, char **error_r);
+
+/* Claims up to max messages with outbound work due at now, oldest first:
+   recipients "outbound" with retry_at <= now, and "failed" ones (and
+   "delivered" ones with NOTIFY=SUCCESS) whose final DSN is not sent. Each
+   envelope holds only its claimed recipients. Free with
+   queue_envelopes_free. Returns 0, or -1 with *error_r (heap). */
+int queue_outbound_claim(struct queue *queue, time_t now, size_t max,
+    struct queue_envelope **envs_r, size_t *n_r, char **error_r);
+/* The earliest retry_at of an unclaimed outbound recipient: 0 with
+   *when_r, 1 when there is none, -1 on error. */
+int queue_outbound_next(struct queue *queue, time_t *when_r,
+    char **error_r);
+
+struct queue_outbound_rcpt {
+	unsigned idx;
+	/* "outbound" (deferred: try again at retry_at), "delivered",
+	   "failed"; NULL leaves the status (a DSN was sent). A status is
+	   only applied to a recipient still "outbound", so an
+	   administrator's bounce or delete meanwhile wins. */
+	const char *status;
+	const char *last_error;	/* the reply or reason; NULL: keep */
+	const char *relay;	/* "host[ip]:port"; NULL: keep */
+	time_t retry_at;
+	bool attempted;		/* counts as a try */
+	unsigned dsn_sent;	/* enum queue_dsn_sent bits to add */
+	/* A trace event for this recipient, or NULL: "delivered",
+	   "deferred", "bounced", ... with key=value detail (or NULL). */
+	const char *event;
+	const char *detail;
+};
+
+struct queue_outbound_result {
+	const char *id;
+	const struct queue_outbound_rcpt *rcpts;
+	size_t n_rcpts;
+};
+
+/* Records results (and releases their claims) in one transaction, durable
+   when it returns 0, then removes the messages now done. */
+int queue_outbound_record(struct queue *queue,
+    const struct queue_outbound_result *results, size_t n, char **error_r);
+
+/* --- administration (petrel queue retry|delete|bounce) -----------------
+   id NULL: every message. Each returns the number of messages changed,
+   or -1 with *error_r (heap). A running server sees the change at its
+   next look at the queue (within a minute for local delivery, seconds for
+   the outbound agent). */
+/* Makes every pending recipient due now. */
+int queue_admin_retry(struct queue *queue, const char *id, char **error_r);
+/* Removes messages, rows and files, without any DSN. */
+int queue_admin_delete(struct queue *queue, const char *id, char **error_r);
+/* Fails every pending recipient with "reason", so the sender gets the
+   bounce (NOTIFY permitting). */
+int queue_admin_bounce(struct queue *queue, const char *id,
+    const char *reason, char **error_r);
+
+/* --- trace -------------------------------------------------------------
+   Every event in a message's life, kept after it left the queue (for
+   QUEUE_EVENTS_DAYS days). */
+#define QUEUE_EVENTS_DAYS 30
+struct queue_event {
+	char qid[32];
+	time_t time;
+	char *event;		/* "queued", "delivered", "deferred", ... */
+	char *rcpt;		/* or NULL */
+	char *detail;		/* key=value text, or NULL */
+};
+/* Adds an event. Returns 0, or -1 with *error_r (heap). */
+int queue_event_add(struct queue *queue, const char *qid, const char *event,
+    const char *rcpt, const char *detail, char **error_r);
+/* The events of queue id or Message-ID key ("<x@y>", with or without the
+   brackets), and of the DSNs sent about it, in time order. Heap array;
+   free with queue_events_free. Returns 0 (n may be 0), -1 on error. */
+int queue_trace(struct queue *queue, const char *key,
+    struct queue_event **events_r, size_t *n_r, char **error_r);
+void queue_events_free(struct queue_event *events, size_t n);
 
 struct queue_stats {
 	uint64_t batches;	/* group commits run */

@@ -155,6 +155,26 @@ queue_commit_rename(struct queue *q, const char *id)
 	return 0;
 }
 
+/* The Message-ID of msg/<id>, for petrel trace: read back from the page
+   cache (the file was just written), first QUEUE_COMMIT_HEAD bytes only.
+   NULL when there is none. */
+#define QUEUE_COMMIT_HEAD 8192
+static char *
+queue_commit_message_id(struct queue *q, const char *id)
+{
+	char head[QUEUE_COMMIT_HEAD];
+	int fd = openat(q->msg_fd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd == -1)
+		return NULL;
+	n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	return queue_msgid_find(head, (size_t)n);
+}
+
 static void
 queue_commit_store(struct queue *q, struct queue_job **jobs, size_t n)
 {
@@ -168,7 +188,11 @@ queue_commit_store(struct queue *q, struct queue_job **jobs, size_t n)
 
 		if (jobs[i]->error != NULL)
 			continue;
-		if (queue_db_insert(q->wdb, &jobs[i]->env, &err) == -1) {
+		char *msgid = queue_commit_message_id(q, jobs[i]->env.id);
+		int rc = queue_db_insert(q->wdb, &jobs[i]->env, msgid, &err);
+
+		free(msgid);
+		if (rc == -1) {
 			queue_commit_fail(jobs[i], err, 0);
 			free(err);
 			continue;

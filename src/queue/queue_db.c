@@ -23,6 +23,7 @@
 struct queue_db {
 	sqlite3 *db;
 	sqlite3_stmt *ins_msg, *ins_rcpt;	/* writer, prepared lazily */
+	sqlite3_stmt *ins_event;
 };
 
 /* Version N is reached by running migrations[0..N-1] in order. Never edit a
@@ -56,6 +57,39 @@ static const char *const queue_db_migrations[] = {
 	" status TEXT NOT NULL DEFAULT 'queued',"
 	" last_error TEXT,"
 	" PRIMARY KEY (message_id, idx)"
+	") WITHOUT ROWID;",
+	/* 2: the outbound agent. Per recipient: when the next remote
+	   attempt is due (retry_at), attempts so far (tries), which DSNs
+	   were sent (dsn_sent: 1 the final one, failure or success; 2 the
+	   delay warning), whether an attempt holds it now (claimed: reset
+	   when the agent starts, so a crash never strands a recipient), the
+	   last remote server (relay). events: what happened to a message,
+	   kept after it left the queue (petrel trace). mta_sts: the policy
+	   cache of RFC 8461 §3.3. */
+	"ALTER TABLE recipients ADD COLUMN retry_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE recipients ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE recipients ADD COLUMN dsn_sent INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE recipients ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE recipients ADD COLUMN relay TEXT;"
+	"CREATE INDEX recipients_work ON recipients (status, retry_at);"
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY,"
+	" qid TEXT NOT NULL,"
+	" time INTEGER NOT NULL,"
+	" event TEXT NOT NULL,"
+	" rcpt TEXT,"
+	" detail TEXT,"
+	" msgid TEXT"
+	");"
+	"CREATE INDEX events_qid ON events (qid);"
+	"CREATE INDEX events_msgid ON events (msgid) WHERE msgid IS NOT NULL;"
+	"CREATE INDEX events_time ON events (time);"
+	"CREATE TABLE mta_sts ("
+	" domain TEXT PRIMARY KEY NOT NULL,"
+	" policy_id TEXT NOT NULL,"
+	" policy TEXT NOT NULL,"
+	" fetched INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL"
 	") WITHOUT ROWID;",
 };
 #define QUEUE_DB_VERSION \
@@ -221,6 +255,7 @@ queue_db_close(struct queue_db **dbp)
 		return;
 	sqlite3_finalize(db->ins_msg);
 	sqlite3_finalize(db->ins_rcpt);
+	sqlite3_finalize(db->ins_event);
 	sqlite3_close(db->db);
 	free(db);
 	*dbp = NULL;
@@ -268,10 +303,11 @@ queue_db_bind_text(sqlite3_stmt *stmt, int col, const char *s)
 
 static int
 queue_db_insert_rows(struct queue_db *db, const struct queue_envelope *env,
-    char **error_r)
+    const char *msgid, char **error_r)
 {
-	sqlite3_stmt *m, *r;
+	sqlite3_stmt *m, *r, *e;
 	int rc = SQLITE_OK;
+	char *detail;
 
 	if (db->ins_msg == NULL && queue_db_prepare(db,
 	    "INSERT INTO messages (id, mail_from, body, smtputf8, ret, envid,"
@@ -284,8 +320,14 @@ queue_db_insert_rows(struct queue_db *db, const struct queue_envelope *env,
 	    " status, last_error) VALUES (?, ?, ?, ?, ?, 'queued', NULL)",
 	    SQLITE_PREPARE_PERSISTENT, &db->ins_rcpt, error_r) == -1)
 		return -1;
+	if (db->ins_event == NULL && queue_db_prepare(db,
+	    "INSERT INTO events (qid, time, event, rcpt, detail, msgid)"
+	    " VALUES (?, ?, 'queued', NULL, ?, ?)",
+	    SQLITE_PREPARE_PERSISTENT, &db->ins_event, error_r) == -1)
+		return -1;
 	m = db->ins_msg;
 	r = db->ins_rcpt;
+	e = db->ins_event;
 	if ((unsigned)env->body >= sizeof(queue_db_body_names) /
 	    sizeof(queue_db_body_names[0]) || env->size > INT64_MAX) {
 		*error_r = xstrdup("queue.db: envelope out of range");
@@ -337,18 +379,35 @@ queue_db_insert_rows(struct queue_db *db, const struct queue_envelope *env,
 		if (rc != SQLITE_OK || sqlite3_step(r) != SQLITE_DONE)
 			return queue_db_fail(db, "insert recipient", error_r);
 	}
+	/* The first line of the story petrel trace tells. */
+	detail = xasprintf("from=<%s> size=%llu nrcpt=%zu client=%s%s%s",
+	    env->mail_from, (unsigned long long)env->size, env->n_rcpts,
+	    env->client_addr != NULL ? env->client_addr : "local",
+	    env->auth_user != NULL ? " sasl_username=" : "",
+	    env->auth_user != NULL ? env->auth_user : "");
+	sqlite3_reset(e);
+	rc = queue_db_bind_text(e, 1, env->id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(e, 2, (sqlite3_int64)env->arrival);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(e, 3, detail, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = queue_db_bind_text(e, 4, msgid);
+	free(detail);
+	if (rc != SQLITE_OK || sqlite3_step(e) != SQLITE_DONE)
+		return queue_db_fail(db, "insert event", error_r);
 	return 0;
 }
 
 int
 queue_db_insert(struct queue_db *db, const struct queue_envelope *env,
-    char **error_r)
+    const char *msgid, char **error_r)
 {
 	int ret;
 
 	if (queue_db_exec(db, "SAVEPOINT queue_msg", error_r) == -1)
 		return -1;
-	ret = queue_db_insert_rows(db, env, error_r);
+	ret = queue_db_insert_rows(db, env, msgid, error_r);
 	/* The statements keep no lock or bound pointer past this call. */
 	if (db->ins_msg != NULL) {
 		sqlite3_reset(db->ins_msg);
@@ -357,6 +416,10 @@ queue_db_insert(struct queue_db *db, const struct queue_envelope *env,
 	if (db->ins_rcpt != NULL) {
 		sqlite3_reset(db->ins_rcpt);
 		sqlite3_clear_bindings(db->ins_rcpt);
+	}
+	if (db->ins_event != NULL) {
+		sqlite3_reset(db->ins_event);
+		sqlite3_clear_bindings(db->ins_event);
 	}
 	if (ret == 0)
 		return queue_db_exec(db, "RELEASE queue_msg", error_r);
@@ -508,6 +571,10 @@ queue_db_read_rcpts(struct queue_db *db, sqlite3_stmt *stmt,
 		r->status = queue_db_column_str(stmt, 3);
 		r->last_error = queue_db_column_str(stmt, 4);
 		r->idx = (unsigned)sqlite3_column_int(stmt, 5);
+		r->retry_at = (time_t)sqlite3_column_int64(stmt, 6);
+		r->tries = (unsigned)sqlite3_column_int(stmt, 7);
+		r->dsn_sent = (unsigned)sqlite3_column_int(stmt, 8) & 3;
+		r->relay = queue_db_column_str(stmt, 9);
 		if (r->address == NULL)
 			r->address = xstrdup("");
 		if (r->status == NULL)

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/xmalloc.h"
 
@@ -115,7 +116,7 @@ queue_db_update_one(sqlite3 *db, sqlite3_stmt *const *st,
     const struct queue_result *r, char **error_r)
 {
 	sqlite3_stmt *set = st[0], *add = st[1], *msg = st[2], *left = st[3],
-	    *del = st[4];
+	    *del = st[4], *ev = st[5];
 	int rc;
 
 	for (size_t i = 0; i < r->n_rcpts; i++) {
@@ -132,6 +133,19 @@ queue_db_update_one(sqlite3 *db, sqlite3_stmt *const *st,
 		if (sqlite3_step(set) != SQLITE_DONE)
 			return queue_db_due_fail(db, "update recipient",
 			    error_r);
+		sqlite3_reset(ev);
+		sqlite3_bind_text(ev, 1, r->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ev, 2, (int64_t)time(NULL));
+		sqlite3_bind_text(ev, 3, r->rcpts[i].status, -1,
+		    SQLITE_STATIC);
+		if (r->rcpts[i].last_error != NULL)
+			sqlite3_bind_text(ev, 4, r->rcpts[i].last_error, -1,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(ev, 4);
+		sqlite3_bind_int64(ev, 5, r->rcpts[i].idx);
+		if (sqlite3_step(ev) != SQLITE_DONE)
+			return queue_db_due_fail(db, "insert event", error_r);
 	}
 	for (size_t i = 0; i < r->n_outbound; i++) {
 		sqlite3_reset(add);
@@ -173,9 +187,9 @@ queue_db_update(struct queue_db *qdb, const struct queue_result *results,
 		" FROM recipients WHERE message_id = ?1",
 		"UPDATE messages SET attempts = attempts + 1,"
 		" next_attempt = ?1 WHERE id = ?2",
-		"SELECT count(*) FROM recipients"
-		" WHERE message_id = ?1 AND status != 'delivered'",
+		QUEUE_DB_LEFT_SQL,
 		"DELETE FROM messages WHERE id = ?1",
+		QUEUE_DB_EVENT_RCPT_SQL,
 	};
 	enum { N_STMTS = sizeof(sql) / sizeof(sql[0]) };
 	sqlite3 *db = queue_db_sqlite(qdb);

@@ -57,15 +57,47 @@ queue_update(struct queue *q, const struct queue_result *results, size_t n,
 	pthread_mutex_unlock(&q->deliver_mutex);
 	if (rc == -1)
 		return -1;
+	queue_deliver_unlink(q, done, n_done, "delivered");
+	free(done);
+	/* Recipients may have become outbound or failed (a bounce due). */
+	queue_deliver_notify_outbound(q);
+	return 0;
+}
+
+void
+queue_deliver_unlink(struct queue *q, char (*done)[QUEUE_ID_SIZE],
+    size_t n_done, const char *reason)
+{
 	/* After the commit: a crash before an unlink leaves a file without
 	   a row, which recovery removes. No directory fsync needed. */
 	for (size_t i = 0; i < n_done; i++) {
 		if (unlinkat(q->msg_fd, done[i], 0) == -1 && errno != ENOENT)
 			log_warn("queue: qid=%s event=unlink-failed "
 			    "error=\"%s\"", done[i], strerror(errno));
-		log_info("queue: qid=%s event=removed reason=delivered",
-		    done[i]);
+		log_info("queue: qid=%s event=removed reason=%s", done[i],
+		    reason);
 	}
-	free(done);
-	return 0;
+}
+
+void
+queue_set_outbound_notify(struct queue *q, queue_notify_fn *fn, void *ctx)
+{
+	pthread_mutex_lock(&q->mutex);
+	q->out_notify = fn;
+	q->out_notify_ctx = ctx;
+	pthread_mutex_unlock(&q->mutex);
+}
+
+void
+queue_deliver_notify_outbound(struct queue *q)
+{
+	queue_notify_fn *fn;
+	void *ctx;
+
+	pthread_mutex_lock(&q->mutex);
+	fn = q->out_notify;
+	ctx = q->out_notify_ctx;
+	pthread_mutex_unlock(&q->mutex);
+	if (fn != NULL)
+		fn(ctx);
 }

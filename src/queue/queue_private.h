@@ -39,6 +39,8 @@ struct queue {
 	struct queue_stats stats;
 	queue_notify_fn *notify;	/* after each group commit */
 	void *notify_ctx;
+	queue_notify_fn *out_notify;	/* after queue_update, admin ops */
+	void *out_notify_ctx;
 
 	struct queue_db *ddb;		/* delivery agents' connection */
 	pthread_mutex_t deliver_mutex;	/* guards ddb */
@@ -60,6 +62,12 @@ void queue_id_new(char id_r[QUEUE_ID_SIZE]);
 /* 1 to 31 characters of [0-9A-Za-z]: safe as a file name. */
 bool queue_id_is_valid(const char *id);
 
+/* queue_msgid.c */
+/* The "<...>" of the first Message-ID field in the header block that head
+   (len bytes, the start of a message) begins; heap, or NULL when there is
+   none in those bytes. */
+char *queue_msgid_find(const char *head, size_t len);
+
 /* queue_db.c — the SQLite backend; may block. */
 /* Opens DATA/queue/queue.db. The writer connection creates the file and
    brings the schema up to date; the reader is query-only. Returns 0, or -1
@@ -71,8 +79,9 @@ void queue_db_close(struct queue_db **db);
    savepoint, so a bad row fails only its message), commit or rollback.
    Each returns 0, or -1 with *error_r (heap). */
 int queue_db_begin(struct queue_db *db, char **error_r);
+/* msgid: the message's Message-ID for petrel trace, or NULL. */
 int queue_db_insert(struct queue_db *db, const struct queue_envelope *env,
-    char **error_r);
+    const char *msgid, char **error_r);
 int queue_db_commit(struct queue_db *db, char **error_r);
 void queue_db_rollback(struct queue_db *db);
 /* 1 when a row names id, 0 when none does, -1 on error (*error_r). */
@@ -101,8 +110,22 @@ int queue_db_read_rcpts(struct queue_db *db, struct sqlite3_stmt *stmt,
 	"SELECT id, mail_from, body, smtputf8, ret, envid, helo, client_addr," \
 	" auth_user, arrival, size, next_attempt, attempts FROM messages"
 #define QUEUE_DB_RCPT_COLUMNS \
-	"SELECT address, notify, orcpt, status, last_error, idx" \
-	" FROM recipients"
+	"SELECT address, notify, orcpt, status, last_error, idx," \
+	" retry_at, tries, dsn_sent, relay FROM recipients"
+
+/* The recipients of message ?1 that keep it queued: not delivered or
+   failed yet, or owed a DSN (failure; success for NOTIFY=SUCCESS, bit 2
+   of notify). Used with a DELETE once the count is 0. */
+#define QUEUE_DB_LEFT_SQL \
+	"SELECT count(*) FROM recipients WHERE message_id = ?1 AND NOT (" \
+	" (status = 'delivered' AND ((notify & 2) = 0 OR (dsn_sent & 1)))" \
+	" OR (status = 'failed' AND (dsn_sent & 1)))"
+/* A trace event about recipient ?5 of message ?1: time ?2, event ?3,
+   detail ?4. */
+#define QUEUE_DB_EVENT_RCPT_SQL \
+	"INSERT INTO events (qid, time, event, rcpt, detail)" \
+	" SELECT ?1, ?2, ?3, address, ?4 FROM recipients" \
+	" WHERE message_id = ?1 AND idx = ?5"
 
 /* queue_db_due.c — what delivery agents read and write. */
 int queue_db_due(struct queue_db *db, int64_t now, size_t max,
@@ -113,6 +136,38 @@ int queue_db_next_due(struct queue_db *db, int64_t *when_r, char **error_r);
 int queue_db_update(struct queue_db *db, const struct queue_result *results,
     size_t n, char (**done_r)[QUEUE_ID_SIZE], size_t *n_done_r,
     char **error_r);
+
+/* queue_db_outbound.c — the outbound agent's SQL; as queue_outbound_*. */
+int queue_db_outbound_reset(struct queue_db *db, char **error_r);
+int queue_db_outbound_claim(struct queue_db *db, int64_t now, size_t max,
+    struct queue_envelope **envs_r, size_t *n_r, char **error_r);
+int queue_db_outbound_next(struct queue_db *db, int64_t *when_r,
+    char **error_r);
+int queue_db_outbound_record(struct queue_db *db,
+    const struct queue_outbound_result *results, size_t n,
+    char (**done_r)[QUEUE_ID_SIZE], size_t *n_done_r, char **error_r);
+
+/* queue_db_admin.c — administration and trace; as queue_admin_* and
+   queue_event_add/queue_trace. ids of removed messages go to *done_r as in
+   queue_db_update. */
+int queue_db_admin_retry(struct queue_db *db, const char *id,
+    char **error_r);
+int queue_db_admin_delete(struct queue_db *db, const char *id,
+    char (**done_r)[QUEUE_ID_SIZE], size_t *n_done_r, char **error_r);
+int queue_db_admin_bounce(struct queue_db *db, const char *id,
+    const char *reason, char **error_r);
+int queue_db_event_add(struct queue_db *db, const char *qid,
+    const char *event, const char *rcpt, const char *detail, char **error_r);
+int queue_db_trace(struct queue_db *db, const char *key,
+    struct queue_event **events_r, size_t *n_r, char **error_r);
+/* Forgets events older than before. */
+int queue_db_events_trim(struct queue_db *db, int64_t before, char **error_r);
+
+/* queue_deliver.c: removes the files of messages whose rows went. */
+void queue_deliver_unlink(struct queue *queue,
+    char (*done)[QUEUE_ID_SIZE], size_t n_done, const char *reason);
+/* Calls the outbound notify, if any. */
+void queue_deliver_notify_outbound(struct queue *queue);
 
 /* queue_commit.c */
 /* Starts and stops the committer thread; stop drains the pending jobs. */

@@ -24,6 +24,7 @@ struct smtpd_service {
 struct smtpd {
 	const struct config *config;
 	struct queue *queue;
+	struct service_login *login;	/* submission AUTH; shared */
 	pthread_mutex_t mutex;
 	struct service_thread **threads;
 	unsigned n_threads;
@@ -74,6 +75,8 @@ smtpd_accept(struct server_thread *thread,
 		.thread = smtpd_thread_of(smtpd, thread),
 		.tls = server_thread_tls(thread),
 		.is_submission = svc->is_submission,
+		.login = svc->is_submission ? smtpd->login : NULL,
+		.workers = server_workers(server_thread_server(thread)),
 		.on_end = smtpd_client_done,
 		.end_ctx = client,
 	};
@@ -105,12 +108,14 @@ smtpd_service_init(struct smtpd_service *svc, struct smtpd *smtpd,
 }
 
 struct smtpd *
-smtpd_new(const struct config *config, struct queue *queue)
+smtpd_new(const struct config *config, struct queue *queue,
+    struct service_login *login)
 {
 	struct smtpd *smtpd = xcalloc(1, sizeof(*smtpd));
 
 	smtpd->config = config;
 	smtpd->queue = queue;
+	smtpd->login = login;
 	if (pthread_mutex_init(&smtpd->mutex, NULL) != 0)
 		panic("smtpd_new: pthread_mutex_init");
 	smtpd_service_init(&smtpd->mta, smtpd, false);

@@ -1,7 +1,7 @@
 /* smtpd.h — the SMTP receiving service as the server runs it: one
    server_protocol for the MTA port (CONFIG_PROTOCOL_SMTP) and one for
-   submission (CONFIG_PROTOCOL_SUBMISSION, for now without AUTH and with
-   relaying refused, exactly as on the MTA port). Per-I/O-thread state is
+   submission (CONFIG_PROTOCOL_SUBMISSION: AUTH through the shared login,
+   relaying for logged-in users and relay networks). Per-I/O-thread state is
    created lazily on each thread (service/service_thread.h). */
 #ifndef PETREL_SMTPD_H
 #define PETREL_SMTPD_H
@@ -10,10 +10,13 @@
 
 struct queue;
 struct server_protocol;
+struct service_login;
 struct smtpd;
 
-/* config and queue must outlive the service. Never returns NULL. */
-struct smtpd *smtpd_new(const struct config *config, struct queue *queue);
+/* config, queue and login (shared with POP3 and IMAP: one throttle, one
+   cache) must outlive the service. Never returns NULL. */
+struct smtpd *smtpd_new(const struct config *config, struct queue *queue,
+    struct service_login *login);
 /* After server_run returned (every I/O thread stopped): closes the
    per-thread directories. Accepts NULL. */
 void smtpd_free(struct smtpd **smtpd);

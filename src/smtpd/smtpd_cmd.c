@@ -1,9 +1,9 @@
 /* smtpd_cmd.c — the command table (Postfix smtpd_cmd_table) and the
    commands outside the mail transaction: HELO, EHLO, STARTTLS, RSET, NOOP,
-   QUIT, VRFY, EXPN, HELP, AUTH (RFC 5321 §4.1.1, RFC 3207, RFC 1869).
+   QUIT, VRFY, EXPN, HELP (RFC 5321 §4.1.1, RFC 3207, RFC 1869).
    A command arrives here only in a state its table row allows; everything
    else gets a 503 chosen by smtpd_cmd_refuse. MAIL and RCPT live in
-   smtpd_mail.c, DATA and BDAT in smtpd_data.c. */
+   smtpd_mail.c, DATA and BDAT in smtpd_data.c, AUTH in smtpd_auth.c. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -24,7 +24,7 @@ struct smtpd_cmd {
 
 static smtpd_cmd_fn smtpd_cmd_helo, smtpd_cmd_ehlo, smtpd_cmd_starttls,
     smtpd_cmd_rset, smtpd_cmd_noop, smtpd_cmd_quit, smtpd_cmd_vrfy,
-    smtpd_cmd_expn, smtpd_cmd_help, smtpd_cmd_auth;
+    smtpd_cmd_expn, smtpd_cmd_help;
 
 static const struct smtpd_cmd smtpd_cmds[] = {
 	/* RFC 5321 §4.1.4: HELO/EHLO may come again at any point and reset
@@ -47,7 +47,9 @@ static const struct smtpd_cmd smtpd_cmds[] = {
 	{ SMTP_VERB_VRFY, smtpd_cmd_vrfy, SMTPD_ST_COMMANDS },
 	{ SMTP_VERB_EXPN, smtpd_cmd_expn, SMTPD_ST_COMMANDS },
 	{ SMTP_VERB_HELP, smtpd_cmd_help, SMTPD_ST_COMMANDS },
-	{ SMTP_VERB_AUTH, smtpd_cmd_auth, SMTPD_ST_COMMANDS },
+	/* smtpd_auth.c: READY only, answered there with RFC 4954's
+	   codes. */
+	{ SMTP_VERB_AUTH, smtpd_auth_cmd, SMTPD_ST_COMMANDS },
 };
 
 /* The 503 for a command out of sequence (RFC 5321 §4.3.2, Postfix texts). */
@@ -154,6 +156,10 @@ smtpd_cmd_ehlo(struct smtpd_session *s, struct smtp_command *cmd)
 	   without a certificate to back it. */
 	if (s->starttls_offered && !conn_is_tls(s->conn))
 		smtpd_session_reply(s, "250-STARTTLS");
+	/* RFC 4954 §3; submission only, never a password in clear
+	   unless [auth] plaintext allows this connection. */
+	if (smtpd_auth_offered(s) && s->auth_user == NULL)
+		smtpd_session_reply(s, "250-AUTH PLAIN LOGIN");
 	smtpd_session_reply(s, "250-ENHANCEDSTATUSCODES");	/* RFC 2034 */
 	smtpd_session_reply(s, "250-8BITMIME");			/* RFC 6152 */
 	smtpd_session_reply(s, "250-DSN");			/* RFC 3461 */
@@ -195,6 +201,7 @@ smtpd_cmd_tls_done(struct smtpd_session *s)
 	smtpd_session_clear_transaction(s);
 	xfree(&s->helo);
 	s->esmtp = false;
+	smtpd_auth_clear(s);
 	smtpd_session_set_state(s, SMTPD_STATE_INIT);
 }
 
@@ -251,15 +258,7 @@ smtpd_cmd_help(struct smtpd_session *s, struct smtp_command *cmd)
 {
 	(void)cmd;
 	smtpd_session_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA "
-	    "BDAT RSET NOOP QUIT VRFY HELP STARTTLS");
+	    "BDAT RSET NOOP QUIT VRFY HELP STARTTLS%s",
+	    s->params.is_submission ? " AUTH" : "");
 	smtpd_session_junk(s);
-}
-
-static void
-smtpd_cmd_auth(struct smtpd_session *s, struct smtp_command *cmd)
-{
-	(void)cmd;
-	/* AUTH is not offered on this service (RFC 4954 §4: 503 when the
-	   server does not advertise it). Submission AUTH is a later issue. */
-	smtpd_session_error(s, "503 5.5.1 Error: authentication not enabled");
 }

@@ -3,6 +3,9 @@
    BDAT (RFC 3030: exact octet counts, binary-safe), written to a
    queue_writer after our Received: header, then made durable by
    queue_commit_async before the 250 (STYLE.md §7: never lose mail).
+   On submission the header block is watched on its way to the file and
+   a missing Message-ID or Date is written at its end (smtpd_headers.h);
+   [submission] always_bcc joins every envelope at the commit.
 
    Framing is never lost: an over-size message, over-long lines or a refused
    BDAT chunk are read to their end and discarded, and the reply follows
@@ -11,6 +14,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "config/config.h"
@@ -20,6 +24,7 @@
 #include "lib/xmalloc.h"
 #include "smtp/smtp_command.h"
 #include "smtpd/smtpd_private.h"
+#include "smtpd/smtpd_headers.h"
 #include "smtpd/smtpd_received.h"
 #include "service/service_thread.h"
 
@@ -54,8 +59,10 @@ smtpd_data_open(struct smtpd_session *s)
 	r.rdns = NULL;		/* XXX #5: reverse DNS comes with libunbound */
 	r.addr = s->addr;
 	r.hostname = s->config->hostname;
-	r.proto = smtpd_received_protocol(s->esmtp, tls, false,
+	r.proto = smtpd_received_protocol(s->esmtp, tls, s->auth_user != NULL,
 	    s->env.smtputf8);
+	/* The login is not revealed unless configured (issue 5). */
+	r.auth = s->config->submission.received_auth ? s->auth_user : NULL;
 	r.tls = tls ? conn_tls_description(s->conn) : NULL;
 	r.id = queue_writer_id(s->writer);
 	r.rcpt = s->env.n_rcpts == 1 ? s->env.rcpts[0].address : NULL;
@@ -66,10 +73,81 @@ smtpd_data_open(struct smtpd_session *s)
 		goto out;
 	}
 	s->data_write_error = false;
+	smtpd_headers_init(&s->headers);
+	/* RFC 6409 §8: the submission server completes the header; a
+	   relay (the MTA port) passes messages as they are. */
+	s->headers.done = !s->params.is_submission;
 	ret = 0;
 out:
 	buf_clear(&hdr);
 	return ret;
+}
+
+/* Writes the missing Message-ID and Date (if any). 0 or -1. */
+static int
+smtpd_data_add_headers(struct smtpd_session *s, bool at_end)
+{
+	struct buf add;
+	int ret = 0;
+
+	buf_init(&add, 0);
+	smtpd_headers_missing(&s->headers, &add, queue_writer_id(s->writer),
+	    s->config->hostname, time(NULL), at_end);
+	if (add.len > 0)
+		ret = queue_writer_write(s->writer, add.data, add.len);
+	buf_clear(&add);
+	return ret;
+}
+
+/* Message octets to the queue file, the added header fields put where
+   the header block ends. 0 or -1. */
+static int
+smtpd_data_write(struct smtpd_session *s, const char *data, size_t len)
+{
+	bool end;
+	size_t n;
+
+	if (s->headers.done)
+		return queue_writer_write(s->writer, data, len);
+	n = smtpd_headers_scan(&s->headers, data, len, &end);
+	if (n > 0 && queue_writer_write(s->writer, data, n) == -1)
+		return -1;
+	if (!end)
+		return 0;
+	if (smtpd_data_add_headers(s, false) == -1)
+		return -1;
+	return len > n ? queue_writer_write(s->writer, data + n, len - n) : 0;
+}
+
+/* The envelope's last changes before the commit: the header block may
+   have ended with the message, and the archive copy joins. 0 or -1. */
+static int
+smtpd_data_complete(struct smtpd_session *s)
+{
+	const char *bcc = s->config->submission.always_bcc;
+	struct queue_envelope *env = &s->env;
+	struct queue_rcpt *r;
+
+	if (!s->headers.done) {
+		s->headers.done = true;
+		if (smtpd_data_add_headers(s, true) == -1)
+			return -1;
+	}
+	if (bcc == NULL || *bcc == '\0')
+		return 0;
+	/* As Postfix's always_bcc: every message, bounces included, and
+	   never a second copy for a recipient already listed. */
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		if (strcasecmp(env->rcpts[i].address, bcc) == 0)
+			return 0;
+	}
+	env->rcpts = xreallocarray(env->rcpts, env->n_rcpts + 1,
+	    sizeof(*env->rcpts));
+	s->rcpt_cap = env->n_rcpts + 1;
+	r = &env->rcpts[env->n_rcpts++];
+	memset(r, 0, sizeof(*r));
+	r->address = xstrdup(bcc);
+	return 0;
 }
 
 static void
@@ -108,6 +186,13 @@ smtpd_data_committed(bool ok, const char *id, const char *error, void *ctx)
 static void
 smtpd_data_commit(struct smtpd_session *s)
 {
+	if (smtpd_data_complete(s) == -1) {
+		smtpd_data_write_error(s, "headers");
+		smtpd_session_reply(s, "451 4.3.0 Error: queue file write "
+		    "error");
+		smtpd_session_end_transaction(s);
+		return;
+	}
 	s->queued_size = queue_writer_size(s->writer);
 	if (s->quota_ceiling != UINT64_MAX &&
 	    s->queued_size > s->quota_ceiling) {
@@ -183,8 +268,7 @@ smtpd_data_store(struct smtpd_session *s)
 		queue_writer_abort(&s->writer);
 	}
 	if (!s->data_too_big && !s->data_write_error && s->data_out.len > 0 &&
-	    queue_writer_write(s->writer, s->data_out.data,
-	    s->data_out.len) == -1)
+	    smtpd_data_write(s, s->data_out.data, s->data_out.len) == -1)
 		smtpd_data_write_error(s, "data");
 	buf_reset(&s->data_out);
 }
@@ -343,7 +427,7 @@ smtpd_data_chunk_input(struct smtpd_session *s)
 		if (len > s->chunk_left)
 			len = (size_t)s->chunk_left;
 		if (s->chunk_fail == SMTPD_CHUNK_OK) {
-			if (queue_writer_write(s->writer, data, len) == -1) {
+			if (smtpd_data_write(s, data, len) == -1) {
 				smtpd_data_write_error(s, "chunk");
 				s->chunk_fail = SMTPD_CHUNK_WRITE_ERROR;
 			} else {

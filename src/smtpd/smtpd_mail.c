@@ -3,10 +3,13 @@
    RFC 6531, DSN RFC 3461).
 
    RCPT asks the directory (this I/O thread's connection) and answers with
-   its verdict. Only our own domains are accepted: there is no AUTH and no
-   relay network yet, so any other domain is "Relay access denied", and so
-   are local parts that ask a host to relay onward ('%', '!', a quoted '@'),
-   whatever domain follows (the directory never reinterprets them).
+   its verdict. On the MTA port only our own domains are accepted: any
+   other is "Relay access denied". On submission MAIL needs a login (530)
+   unless the client is in a relay network, and then any domain is
+   accepted (queued as outbound by delivery); the sender/login match is
+   smtpd_sender.c's. Local parts that ask a host to relay onward ('%',
+   '!', a quoted '@') are refused whatever domain follows (the directory
+   never reinterprets them).
    Unknown recipients are throttled against directory harvesting. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,6 +59,7 @@ smtpd_mail_cmd(struct smtpd_session *s, struct smtp_command *cmd)
 	struct queue_envelope *env = &s->env;
 	char esc[LOG_STR_MAX];
 	const char *reject = NULL;
+	char *owned = NULL;
 
 	if (cmd->path == NULL) {
 		smtpd_session_error(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
@@ -87,12 +91,21 @@ smtpd_mail_cmd(struct smtpd_session *s, struct smtp_command *cmd)
 		reject = "553 5.6.7 Must declare SMTPUTF8 to send UTF8 "
 		    "addresses";
 	}
+	if (reject == NULL && s->params.is_submission &&
+	    !smtpd_auth_may_relay(s)) {
+		/* RFC 4954 §6: submission is for known users. */
+		reject = "530 5.7.0 Authentication required";
+	}
+	if (reject == NULL && s->auth_user != NULL &&
+	    (owned = smtpd_sender_check(s, cmd->path)) != NULL)
+		reject = owned;
 	if (reject != NULL) {
 		log_info(SMTPD_LOG_PREFIX " event=mail from=<%s> "
 		    "result=rejected reply=\"%.9s\"", s->id,
 		    smtpd_mail_path_log(esc, sizeof(esc), cmd->path), reject);
 		smtpd_session_reply(s, "%s", reject);
 		smtpd_session_junk(s);
+		free(owned);
 		return;
 	}
 
@@ -117,18 +130,20 @@ smtpd_mail_cmd(struct smtpd_session *s, struct smtp_command *cmd)
 	env->envid = cmd->envid != NULL ? xstrdup(cmd->envid) : NULL;
 	env->helo = xstrdup(s->helo);
 	env->client_addr = xstrdup(s->addr);
-	/* AUTH=<mailbox> without an authenticated session is ignored (RFC
-	   4954 §5: treat as AUTH=<>). */
-	env->auth_user = NULL;
+	/* AUTH=<mailbox> is ignored (RFC 4954 §5): the queue records who
+	   logged in, nobody else can claim it. */
+	env->auth_user = s->auth_user != NULL ? xstrdup(s->auth_user) : NULL;
 	s->rcpt_attempts = 0;
 	smtpd_session_set_state(s, SMTPD_STATE_MAIL);
 	log_info(SMTPD_LOG_PREFIX " event=mail from=<%s> result=accepted "
-	    "size=%llu body=%s%s", s->id,
+	    "size=%llu body=%s%s%s%s", s->id,
 	    smtpd_mail_path_log(esc, sizeof(esc), env->mail_from),
 	    (unsigned long long)(cmd->has_size ? cmd->size : 0),
 	    env->body == QUEUE_BODY_BINARYMIME ? "binarymime" :
 	    env->body == QUEUE_BODY_8BITMIME ? "8bitmime" : "7bit",
-	    env->smtputf8 ? " smtputf8=yes" : "");
+	    env->smtputf8 ? " smtputf8=yes" : "",
+	    s->auth_user != NULL ? " sasl_username=" : "",
+	    s->auth_user != NULL ? s->auth_user : "");
 	smtpd_session_reply(s, "250 2.1.0 Ok");
 }
 
@@ -305,9 +320,9 @@ smtpd_mail_resolve(struct smtpd_session *s, const char *addr,
 		return xasprintf("451 4.3.0 <%s>: Temporary lookup failure",
 		    addr);
 	}
-	/* internal_ok is false: nobody is authenticated on this service,
-	   and a sender domain is only a claim. */
-	directory_resolve(dir, addr, false, &res);
+	/* internal_ok only for a logged-in user: a sender domain is only
+	   a claim. */
+	directory_resolve(dir, addr, s->auth_user != NULL, &res);
 	switch (res.result) {
 	case DIRECTORY_LOCAL:
 		reply = smtpd_mail_quota(s, addr, &res);
@@ -320,9 +335,15 @@ smtpd_mail_resolve(struct smtpd_session *s, const char *addr,
 		*reason_r = "local";
 		return xstrdup("250 2.1.5 Ok");
 	case DIRECTORY_NOT_LOCAL:
-		/* No AUTH yet and no relay networks: never relay. */
-		*reason_r = "relay";
 		directory_resolution_clear(&res);
+		if (smtpd_auth_may_relay(s)) {
+			/* Queued; delivery hands it to the outbound agent. */
+			s->quota_ceiling = UINT64_MAX;
+			*accepted_r = true;
+			*reason_r = "remote";
+			return xstrdup("250 2.1.5 Ok");
+		}
+		*reason_r = "relay";
 		return xasprintf("550 5.7.1 <%s>: Relay access denied", addr);
 	case DIRECTORY_UNKNOWN:
 		*unknown_r = true;

@@ -16,8 +16,10 @@
 #include "lib/buf.h"
 #include "queue/queue.h"
 #include "service/service_delay.h"
+#include "auth/auth_sasl.h"
 #include "service/service_thread.h"
 #include "smtp/smtp_data.h"
+#include "smtpd/smtpd_headers.h"
 #include "smtpd/smtpd_session.h"
 
 struct conn;
@@ -41,6 +43,8 @@ enum smtpd_state {
 	SMTPD_STATE_DATA,	/* reading the DATA body */
 	SMTPD_STATE_CHUNK,	/* reading the octets of one BDAT chunk */
 	SMTPD_STATE_COMMIT,	/* waiting for the queue's durable commit */
+	SMTPD_STATE_SASL,	/* AUTH: waiting for the client's response */
+	SMTPD_STATE_LOGIN,	/* AUTH: the shared login runs */
 	SMTPD_STATE_CLOSING,	/* last reply written, conn closing */
 	SMTPD_STATE_COUNT
 };
@@ -49,6 +53,20 @@ enum smtpd_state {
 /* States in which the input is read as command lines. */
 #define SMTPD_ST_COMMANDS \
 	(SMTPD_ST(INIT) | SMTPD_ST(READY) | SMTPD_ST(MAIL) | SMTPD_ST(BDAT))
+
+/* Logins that fail in one connection before it is closed: a client that
+   keeps guessing reconnects and meets the throttle's delay each time. */
+#define SMTPD_MAX_AUTH_FAILURES 3
+/* An AUTH command line or SASL response: "AUTH PLAIN " and the longest
+   PLAIN response (AUTH_SASL_PLAIN_B64_MAX) with CRLF, rounded up. */
+#define SMTPD_AUTH_LINE_MAX 1100
+
+/* What the SASL state waits for. */
+enum smtpd_sasl {
+	SMTPD_SASL_PLAIN,		/* the PLAIN response */
+	SMTPD_SASL_LOGIN_USER,		/* LOGIN: the user name */
+	SMTPD_SASL_LOGIN_PASS,		/* LOGIN: the password */
+};
 
 /* Why a BDAT chunk is read but not kept: answered at the chunk's end
    (RFC 3030 §2: the octets are consumed whatever the reply). */
@@ -84,6 +102,19 @@ struct smtpd_session {
 	/* HELO/EHLO. */
 	char *helo;
 	bool esmtp;
+
+	/* Submission: AUTH (RFC 4954) and who may relay. */
+	enum smtpd_sasl sasl;
+	const char *sasl_method;	/* "PLAIN" or "LOGIN", static */
+	char sasl_user[AUTH_SASL_FIELD_MAX + 1];	/* LOGIN's name */
+	bool login_pending;	/* service_login names the session */
+	bool close_after_delay;	/* the held reply is the last one */
+	unsigned auth_failures;
+	char *auth_user;	/* the account logged in, NULL: none */
+	char *auth_master;	/* the master user who logged in, or NULL */
+	int64_t auth_account_id;
+	bool relay_client;	/* IP in [submission] relay_networks */
+	struct smtpd_headers headers;	/* Message-ID/Date still missing */
 
 	/* The transaction (MAIL to end of data). */
 	struct queue_envelope env;
@@ -148,7 +179,8 @@ void smtpd_session_clear_transaction(struct smtpd_session *s);
    each one counts as an error, so no loop of them runs for ever. */
 void smtpd_session_junk(struct smtpd_session *s);
 /* Holds reply back for delay_ms with input paused, then writes it and
-   goes on with pipelined commands. */
+   goes on with pipelined commands (or closes, when s->close_after_delay
+   was set). */
 void smtpd_session_delay_reply(struct smtpd_session *s, unsigned delay_ms,
     const char *reply);
 /* After a wait (queue commit, output drain) ends: resumes input and goes on
@@ -170,6 +202,22 @@ void smtpd_mail_cmd(struct smtpd_session *s, struct smtp_command *cmd);
 void smtpd_mail_rcpt_cmd(struct smtpd_session *s, struct smtp_command *cmd);
 /* Frees the envelope's fields and zeroes it. */
 void smtpd_mail_envelope_clear(struct smtpd_session *s);
+
+/* smtpd_auth.c — AUTH PLAIN and LOGIN on submission (RFC 4954). */
+void smtpd_auth_cmd(struct smtpd_session *s, struct smtp_command *cmd);
+/* SASL state: reads one response line. 1: go on, 0: need more input. */
+int smtpd_auth_input(struct smtpd_session *s);
+/* Whether AUTH is offered now (submission, and TLS or plaintext_ok). */
+bool smtpd_auth_offered(const struct smtpd_session *s);
+/* Whether the session may send to any domain: logged in, or a relay
+   network's client, on submission. */
+bool smtpd_auth_may_relay(const struct smtpd_session *s);
+/* Forgets the login (STARTTLS, RFC 3207 §4.2) and frees its strings. */
+void smtpd_auth_clear(struct smtpd_session *s);
+
+/* smtpd_sender.c — MAIL FROM on submission: the sender/login match.
+   NULL when path may be used, else the reply (heap). */
+char *smtpd_sender_check(struct smtpd_session *s, const char *path);
 
 /* smtpd_data.c — DATA and BDAT, their bodies, and the queue commit. */
 void smtpd_data_cmd(struct smtpd_session *s, struct smtp_command *cmd);

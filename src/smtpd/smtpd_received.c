@@ -156,6 +156,12 @@ smtpd_received_format(struct buf *out, const struct smtpd_received *r)
 		}
 		smtpd_received_str(out, ")\r\n");
 	}
+	if (r->auth != NULL) {
+		/* Postfix's smtpd_sasl_authenticated_header. */
+		smtpd_received_str(out, "\t(Authenticated sender: ");
+		smtpd_received_path(out, r->auth);
+		smtpd_received_str(out, ")\r\n");
+	}
 	smtpd_received_str(out, "\tby ");
 	smtpd_received_name(out, r->hostname, max_name);
 	smtpd_received_str(out, " (petrel) with ");

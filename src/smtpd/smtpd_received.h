@@ -18,6 +18,8 @@ struct smtpd_received {
 	const char *tls;	/* conn_tls_description(), or NULL */
 	const char *id;		/* queue id */
 	const char *rcpt;	/* the only recipient, or NULL when several */
+	const char *auth;	/* "(Authenticated sender: x)", or NULL:
+				   not revealed ([submission] received_auth) */
 	time_t when;
 };
 

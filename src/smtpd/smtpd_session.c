@@ -38,6 +38,8 @@ static const char *const smtpd_state_names[SMTPD_STATE_COUNT] = {
 	[SMTPD_STATE_DATA] = "data",
 	[SMTPD_STATE_CHUNK] = "chunk",
 	[SMTPD_STATE_COMMIT] = "commit",
+	[SMTPD_STATE_SASL] = "sasl",
+	[SMTPD_STATE_LOGIN] = "login",
 	[SMTPD_STATE_CLOSING] = "closing",
 };
 
@@ -47,7 +49,8 @@ static const unsigned smtpd_state_next[SMTPD_STATE_COUNT] = {
 	[SMTPD_STATE_INIT] = SMTPD_ST(INIT) | SMTPD_ST(READY) |
 	    SMTPD_ST(HANDSHAKE) | SMTPD_ST(CHUNK) | SMTPD_ST(CLOSING),
 	[SMTPD_STATE_READY] = SMTPD_ST(READY) | SMTPD_ST(MAIL) |
-	    SMTPD_ST(HANDSHAKE) | SMTPD_ST(CHUNK) | SMTPD_ST(CLOSING),
+	    SMTPD_ST(HANDSHAKE) | SMTPD_ST(CHUNK) | SMTPD_ST(CLOSING) |
+	    SMTPD_ST(SASL) | SMTPD_ST(LOGIN),
 	[SMTPD_STATE_MAIL] = SMTPD_ST(READY) | SMTPD_ST(DATA) |
 	    SMTPD_ST(CHUNK) | SMTPD_ST(CLOSING),
 	[SMTPD_STATE_BDAT] = SMTPD_ST(READY) | SMTPD_ST(CHUNK) |
@@ -60,6 +63,9 @@ static const unsigned smtpd_state_next[SMTPD_STATE_COUNT] = {
 	    SMTPD_ST(MAIL) | SMTPD_ST(BDAT) | SMTPD_ST(COMMIT) |
 	    SMTPD_ST(CLOSING),
 	[SMTPD_STATE_COMMIT] = SMTPD_ST(READY) | SMTPD_ST(CLOSING),
+	[SMTPD_STATE_SASL] = SMTPD_ST(READY) | SMTPD_ST(LOGIN) |
+	    SMTPD_ST(CLOSING),
+	[SMTPD_STATE_LOGIN] = SMTPD_ST(READY) | SMTPD_ST(CLOSING),
 	[SMTPD_STATE_CLOSING] = 0,
 };
 
@@ -190,6 +196,7 @@ smtpd_session_free(struct smtpd_session *s)
 	smtpd_session_clear_transaction(s);
 	buf_clear(&s->data_out);
 	free(s->helo);
+	smtpd_auth_clear(s);
 	free(s);
 	/* Last: the server may end the thread's loop once its last client
 	   is done, and a commit still in flight must have come back first. */
@@ -203,7 +210,9 @@ smtpd_session_leave(struct smtpd_session *s)
 	if (s->depth == 0)
 		panic("smtpd_session_leave: not entered");
 	s->depth--;
-	if (s->depth == 0 && s->dead && s->state != SMTPD_STATE_COMMIT)
+	/* A commit or a login in flight still names the session. */
+	if (s->depth == 0 && s->dead && s->state != SMTPD_STATE_COMMIT &&
+	    !s->login_pending)
 		smtpd_session_free(s);
 }
 
@@ -215,7 +224,9 @@ smtpd_session_delay_done(void *ctx)
 
 	smtpd_session_enter(s);
 	reply = service_delay_take(&s->delay, s->conn, s->idle_ms);
-	if (s->conn != NULL && reply != NULL) {
+	if (s->conn != NULL && reply != NULL && s->close_after_delay) {
+		smtpd_session_close(s, reply);
+	} else if (s->conn != NULL && reply != NULL) {
 		smtpd_session_reply(s, "%s", reply);
 		conn_resume_input(s->conn);
 		smtpd_session_process(s);
@@ -255,17 +266,25 @@ smtpd_session_is_bdat_line(const char *line, size_t len)
 static int
 smtpd_session_command(struct smtpd_session *s)
 {
-	size_t max = s->config->limits.max_command_line;
+	size_t max = s->config->limits.max_command_line, read_max = max;
 	struct smtp_command cmd;
 	const char *line, *reply;
 	size_t len;
 	bool bare_lf;
 	int ret;
 
-	ret = conn_read_line(s->conn, max, &line, &len, &bare_lf);
+	/* RFC 4954 §4: an AUTH line with its initial response may be
+	   longer than 512 octets (PLAIN of three 255-octet fields). */
+	if (s->params.is_submission && read_max < SMTPD_AUTH_LINE_MAX)
+		read_max = SMTPD_AUTH_LINE_MAX;
+	ret = conn_read_line(s->conn, read_max, &line, &len, &bare_lf);
 	if (ret == 0)
 		return 0;
 	s->n_commands++;
+	if (ret == 1 && len + (bare_lf ? 1 : 2) > max &&
+	    len + (bare_lf ? 1 : 2) <= read_max &&
+	    len >= 5 && strncasecmp(line, "AUTH ", 5) == 0)
+		max = read_max;
 	/* RFC 5321 §4.5.3.1.4: 512 octets with the CRLF. A longer line is
 	   skipped up to its LF and the session goes on (Postfix). */
 	if (ret == -1 || len + (bare_lf ? 1 : 2) > max) {
@@ -325,6 +344,8 @@ smtpd_session_process(struct smtpd_session *s)
 		}
 		if (s->state == SMTPD_STATE_DATA) {
 			ret = smtpd_data_input(s);
+		} else if (s->state == SMTPD_STATE_SASL) {
+			ret = smtpd_auth_input(s);
 		} else if (s->state == SMTPD_STATE_CHUNK) {
 			ret = smtpd_data_chunk_input(s);
 		} else if ((SMTPD_ST_COMMANDS & (1u << s->state)) != 0) {
@@ -344,7 +365,7 @@ smtpd_session_process(struct smtpd_session *s)
 			}
 			ret = smtpd_session_command(s);
 		} else {
-			break;		/* HANDSHAKE, COMMIT: wait */
+			break;		/* HANDSHAKE, COMMIT, LOGIN: wait */
 		}
 		if (ret == 0)
 			break;
@@ -497,9 +518,13 @@ smtpd_session_start(int fd, const struct smtpd_session_params *params)
 	    implicit ? params->tls : NULL, &limits, &cb, s);
 	snprintf(s->id, sizeof(s->id), "%s", conn_id(s->conn));
 	snprintf(s->addr, sizeof(s->addr), "%s", conn_peer_addr(s->conn));
+	/* Printers and scanners that cannot log in (issue 5). */
+	s->relay_client = params->is_submission &&
+	    config_networks_match(config->submission.relay_networks, s->addr);
 	log_info(SMTPD_LOG_PREFIX " event=connect ip=%s port=%u listener=%s"
-	    "%s", s->id, s->addr, (unsigned)conn_peer_port(s->conn), l->name,
-	    params->is_submission ? " submission=yes" : "");
+	    "%s%s", s->id, s->addr, (unsigned)conn_peer_port(s->conn),
+	    l->name, params->is_submission ? " submission=yes" : "",
+	    s->relay_client ? " relay_network=yes" : "");
 	if (service_thread_is_shutting_down(params->thread)) {
 		s->shutdown = true;
 		if (implicit)

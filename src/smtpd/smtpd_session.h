@@ -1,7 +1,7 @@
 /* smtpd_session.h — one SMTP server session (RFC 5321 and its extensions)
-   on one conn: the MTA role on port 25, and — with is_submission — the
-   skeleton the submission service grows on (AUTH is a later issue: for now
-   a submission session refuses relaying exactly as the MTA does).
+   on one conn: the MTA role on port 25, and — with is_submission — mail
+   submission (RFC 6409): AUTH PLAIN/LOGIN, relaying for logged-in users
+   and relay networks, the sender/login match, Message-ID and Date added.
 
    A session lives on the I/O thread of its conn and frees itself when the
    connection ends, after calling params.on_end once. */
@@ -14,7 +14,9 @@ struct config;
 struct config_listener;
 struct queue;
 struct smtpd_session;
+struct service_login;
 struct service_thread;
+struct worker_pool;
 typedef struct ssl_ctx_st SSL_CTX;
 
 struct smtpd_session_params {
@@ -24,6 +26,10 @@ struct smtpd_session_params {
 	struct service_thread *thread;		/* this I/O thread's state */
 	SSL_CTX *tls;		/* the thread's TLS context, NULL if none */
 	bool is_submission;
+	/* Submission AUTH: the shared login and the pool its checks run
+	   on. NULL on the MTA port. */
+	struct service_login *login;
+	struct worker_pool *workers;
 	/* Called once when the session is gone (server_client_done). */
 	void (*on_end)(void *ctx);
 	void *end_ctx;

@@ -26,15 +26,18 @@
 #include "directory/directory.h"
 #include "directory/directory_admin.h"
 #include "lib/buf.h"
+#include "lib/base64.h"
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/test.h"
 #include "lib/tls.h"
+#include "lib/worker.h"
 #include "lib/xmalloc.h"
 #include "queue/queue.h"
 #include "smtp/smtp_data.h"
 #include "smtpd/smtpd_session.h"
 #include "smtpd/smtpd_testlib.h"
+#include "service/service_login.h"
 #include "service/service_thread.h"
 
 #define HOST "mx.example.test"
@@ -49,6 +52,7 @@ static struct {
 	int lfd;			/* loopback listener */
 	struct sockaddr_in laddr;
 	SSL_CTX *server_tls, *client_tls;
+	bool submission;		/* sessions start as submission */
 } T;
 
 struct client {
@@ -135,7 +139,7 @@ client_connect_rcvbuf(struct client *c, struct service_thread *thread,
 		panic("client_connect: accept: %s", strerror(errno));
 	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == -1)
 		panic("client_connect: fcntl");
-	smtpd_testlib_start(&H, sfd, thread, listener, tls, false);
+	smtpd_testlib_start(&H, sfd, thread, listener, tls, T.submission);
 }
 
 static void
@@ -1711,6 +1715,166 @@ test_delay_outlasts_idle_timeout(void)
 	CLIENT_CLOSED(&c);
 }
 
+/* --- submission --------------------------------------------------------- */
+
+static void
+set_password(const char *address, const char *hash)
+{
+	struct directory_error err = { 0 };
+	struct directory *d = NULL;
+	char *error = NULL;
+
+	if (directory_open(H.dir, false, &d, &error) == -1)
+		panic("set_password: %s", error);
+	if (directory_admin_account_set_password(d, address, hash, &err) == -1)
+		panic("set_password: %s", err.message);
+	directory_close(&d);
+}
+
+/* "AUTH PLAIN <base64 of \0user\0pass>\r\n" (heap). */
+static char *
+auth_plain(const char *user, const char *pass)
+{
+	char raw[256], b64[400];
+	size_t n = (size_t)snprintf(raw, sizeof(raw), "%c%s%c%s", 0, user, 0,
+	    pass);
+
+	(void)base64_encode(raw, n, b64, sizeof(b64));
+	return xasprintf("AUTH PLAIN %s\r\n", b64);
+}
+
+static void
+submission_begin(void)
+{
+	reset_config();
+	config_auth_defaults(&H.config.auth);
+	H.config.auth.failure_delay = 50;
+	H.login = service_login_new(&H.config);
+	service_login_set_dummy_hash(H.login, "{PLAIN}no such password");
+	H.workers = worker_pool_new(1);
+	T.submission = true;
+	set_password("alice@example.org", "{PLAIN}alicepw");
+}
+
+static void
+submission_end(void)
+{
+	WAIT_SESSIONS_GONE();
+	T.submission = false;
+	worker_pool_free(&H.workers);
+	service_login_free(&H.login);
+}
+
+static void
+test_submission_auth(void)
+{
+	struct queue_envelope env = { 0 };
+	struct client c;
+	char *line, *id, *hdr = NULL, *body = NULL;
+	size_t len;
+	long long t0;
+
+	submission_begin();
+	client_plain(&c);
+	client_hello(&c);
+	TEST_ASSERT(ehlo_offers(&c, "250-AUTH PLAIN LOGIN"));
+	client_send_str(&c, "MAIL FROM:<alice@example.org>\r\n");
+	EXPECT(&c, "530 5.7.0 Authentication required");
+	/* Wrong password: 535 after the throttle's delay. */
+	line = auth_plain("alice@example.org", "wrong");
+	t0 = smtpd_testlib_now_ms();
+	client_send_str(&c, line);
+	free(line);
+	EXPECT(&c, "535 5.7.8");
+	TEST_ASSERT(smtpd_testlib_now_ms() - t0 >= 45);
+	/* A cancelled exchange, an unknown mechanism. */
+	client_send_str(&c, "AUTH PLAIN\r\n");
+	EXPECT(&c, "334 ");
+	client_send_str(&c, "*\r\n");
+	EXPECT(&c, "501 5.7.0");
+	client_send_str(&c, "AUTH CRAM-MD5\r\n");
+	EXPECT(&c, "504 5.5.4");
+	/* LOGIN, each step. */
+	client_send_str(&c, "AUTH LOGIN\r\n");
+	EXPECT(&c, "334 VXNlcm5hbWU6");
+	client_send_str(&c, "YWxpY2VAZXhhbXBsZS5vcmc=\r\n");
+	EXPECT(&c, "334 UGFzc3dvcmQ6");
+	client_send_str(&c, "YWxpY2Vwdw==\r\n");
+	EXPECT(&c, "235 2.7.0 Authentication successful");
+	client_send_str(&c, "AUTH LOGIN\r\n");
+	EXPECT(&c, "503 5.5.1");
+	/* Logged in: any domain, pipelined. */
+	client_send_str(&c, "MAIL FROM:<alice@example.org>\r\n"
+	    "RCPT TO:<someone@remote.test>\r\nDATA\r\n");
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "354 ");
+	client_send_str(&c, "Subject: s\r\n\r\nhi\r\n.\r\n");
+	id = EXPECT_QUEUED(&c);
+	if (QUEUED_ENVELOPE(id, &env)) {
+		TEST_EQ_STR(env.auth_user, "alice@example.org");
+		TEST_EQ_INT(env.n_rcpts, 1);
+		queue_envelope_clear(&env);
+		/* Message-ID and Date at the end of the header block; the
+		   login not named in Received. */
+		TEST_ASSERT(queued_message(id, &hdr, &body, &len));
+		TEST_ASSERT(body != NULL && strncmp(body, "Subject: s\r\n"
+		    "Message-ID: <", 24) == 0 && strstr(body, "\r\nDate: ")
+		    != NULL && strstr(body, "\r\n\r\nhi\r\n") != NULL);
+		TEST_ASSERT(hdr != NULL && strstr(hdr, "ESMTPA") != NULL &&
+		    strstr(hdr, "Authenticated") == NULL);
+		free(hdr);
+		free(body);
+	}
+	free(id);
+	client_quit(&c);
+	submission_end();
+}
+
+static void
+test_submission_plaintext_never(void)
+{
+	struct client c;
+	char *line;
+
+	submission_begin();
+	H.config.auth.plaintext = CONFIG_PLAINTEXT_NEVER;
+	client_plain(&c);
+	client_hello(&c);
+	TEST_ASSERT(!ehlo_offers(&c, "250-AUTH"));
+	line = auth_plain("alice@example.org", "alicepw");
+	client_send_str(&c, line);
+	free(line);
+	EXPECT(&c, "530 5.7.0 Must issue a STARTTLS command first");
+	client_quit(&c);
+	/* The MTA port never offers it. */
+	T.submission = false;
+	client_plain(&c);
+	client_hello(&c);
+	TEST_ASSERT(!ehlo_offers(&c, "250-AUTH"));
+	client_send_str(&c, "AUTH LOGIN\r\n");
+	EXPECT(&c, "503 5.5.1");
+	client_quit(&c);
+	submission_end();
+}
+
+/* The client leaves while its login is on the worker: the session waits
+   for the answer before it is freed (ASan checks the rest). */
+static void
+test_submission_vanishes_in_login(void)
+{
+	struct client c;
+	char *line;
+
+	submission_begin();
+	client_plain(&c);
+	client_hello(&c);
+	line = auth_plain("alice@example.org", "alicepw");
+	client_send_str(&c, line);
+	free(line);
+	client_free(&c);
+	submission_end();
+	TEST_EQ_INT(H.started, H.ended);
+}
+
 /* --- setup -------------------------------------------------------------- */
 
 /* Two domains; alice, bob and carol (disabled); a postmaster alias on the
@@ -1821,6 +1985,9 @@ main(void)
 	TEST_RUN(test_junk_commands);
 	TEST_RUN(test_half_close_flood);
 	TEST_RUN(test_delay_outlasts_idle_timeout);
+	TEST_RUN(test_submission_auth);
+	TEST_RUN(test_submission_plaintext_never);
+	TEST_RUN(test_submission_vanishes_in_login);
 	teardown();
 	return test_done();
 }

@@ -104,6 +104,8 @@ smtpd_testlib_start(struct smtpd_testlib *t, int fd,
 		.thread = thread,
 		.tls = tls,
 		.is_submission = is_submission,
+		.login = is_submission ? t->login : NULL,
+		.workers = t->workers,
 		.on_end = smtpd_testlib_on_end,
 		.end_ctx = t,
 	};

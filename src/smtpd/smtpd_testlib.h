@@ -16,7 +16,9 @@ struct directory;
 struct directory_error;
 struct event_base;
 struct queue;
+struct service_login;
 struct service_thread;
+struct worker_pool;
 typedef struct ssl_ctx_st SSL_CTX;
 
 struct smtpd_testlib {
@@ -27,6 +29,10 @@ struct smtpd_testlib {
 	struct queue *queue;
 	struct service_thread *thread;	/* sessions' thread state */
 	unsigned started, ended;	/* sessions started; sessions gone */
+	/* Submission AUTH: set by a test that wants it (the test owns
+	   both); NULL: submission sessions offer no AUTH. */
+	struct service_login *login;
+	struct worker_pool *workers;
 };
 
 /* Adds domains, accounts and aliases to a fresh directory. Returns 0, or
