@@ -15,6 +15,7 @@
    and the domain's own catch-all did not match; it lives here, next to
    the per-domain catch-all, rather than under a separate noun. */
 #include "cli/cli.h"
+#include "cli/cli_dkim.h"
 #include "cli/cli_dns.h"
 
 #include <jansson.h>
@@ -98,7 +99,7 @@ cmd_domain_show(struct cli *cli, struct directory *dir, const char *name,
 }
 
 /* The DNS records to publish for a domain of ours (RFC 6186 SRV, MX, SPF,
-   DMARC), pointing at the configured host name. */
+   DMARC), pointing at the configured host name, then its DKIM keys. */
 static int
 cmd_domain_dns(struct cli *cli, struct directory *dir, const char *name)
 {
@@ -111,10 +112,11 @@ cmd_domain_dns(struct cli *cli, struct directory *dir, const char *name)
 	if (cli->json)
 		rc = cli_print_json(json_pack("{s:s,s:o}", "domain", d.name,
 		    "records", cli_dns_json(d.name, cli->config->hostname)));
+	else if (cli_dns_print(stdout, "", d.name,
+	    cli->config->hostname) == -1)
+		rc = cli_error("cannot write output");
 	else
-		rc = cli_dns_print(stdout, "", d.name,
-		    cli->config->hostname) == 0 ? 0 :
-		    cli_error("cannot write output");
+		rc = cli_dkim_print(stdout, "", dir, d.name) == 0 ? 0 : 1;
 	directory_domain_clear(&d);
 	return rc;
 }

@@ -14,13 +14,13 @@
 #include "lib/strnum.h"
 #include "lib/xmalloc.h"
 
-#define IMAP_FETCH_MAX_PART_LEVELS 100
+#define IMAP_FETCH_ITEMS_MAX_PART_LEVELS 100
 
 static const struct {
 	const char *name;
 	enum imap_fetch_type type;
 	bool sets_seen;
-} imap_fetch_simple[] = {
+} imap_fetch_items_simple[] = {
 	{ "FLAGS", IMAP_FETCH_FLAGS, false },
 	{ "INTERNALDATE", IMAP_FETCH_INTERNALDATE, false },
 	{ "RFC822.SIZE", IMAP_FETCH_RFC822_SIZE, false },
@@ -38,13 +38,13 @@ static const struct {
 };
 
 /* The section cursor: text s[pos..len) of one atom. */
-struct imap_fetch_cursor {
+struct imap_fetch_items_cursor {
 	const char *s;
 	size_t pos, len;
 };
 
 static bool
-imap_fetch_take(struct imap_fetch_cursor *c, const char *word)
+imap_fetch_items_take(struct imap_fetch_items_cursor *c, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -55,14 +55,14 @@ imap_fetch_take(struct imap_fetch_cursor *c, const char *word)
 }
 
 static bool
-imap_fetch_peek(const struct imap_fetch_cursor *c, char ch)
+imap_fetch_items_peek(const struct imap_fetch_items_cursor *c, char ch)
 {
 	return c->pos < c->len && c->s[c->pos] == ch;
 }
 
 /* One number of at most max at the cursor. */
 static int
-imap_fetch_number(struct imap_fetch_cursor *c, uint64_t max, uint64_t *n_r)
+imap_fetch_items_number(struct imap_fetch_items_cursor *c, uint64_t max, uint64_t *n_r)
 {
 	size_t start = c->pos;
 	uint64_t n;
@@ -76,7 +76,7 @@ imap_fetch_number(struct imap_fetch_cursor *c, uint64_t max, uint64_t *n_r)
 }
 
 static void
-imap_fetch_att_clear(struct imap_fetch_att *a)
+imap_fetch_items_att_clear(struct imap_fetch_att *a)
 {
 	free(a->part);
 	for (size_t i = 0; i < a->n_fields; i++)
@@ -89,17 +89,17 @@ imap_fetch_att_clear(struct imap_fetch_att *a)
 /* header-list = "(" header-fld-name *(SP header-fld-name) ")", names
    being astrings (atoms or quoted: no literal fits inside an atom). */
 static int
-imap_fetch_fields(struct imap_fetch_cursor *c, struct imap_fetch_att *a)
+imap_fetch_items_fields(struct imap_fetch_items_cursor *c, struct imap_fetch_att *a)
 {
 	struct buf f;
 	size_t cap = 0;
 
-	if (!imap_fetch_take(c, " ("))
+	if (!imap_fetch_items_take(c, " ("))
 		return -1;
 	buf_init(&f, 0);
 	for (;;) {
 		buf_reset(&f);
-		if (imap_fetch_peek(c, '"')) {
+		if (imap_fetch_items_peek(c, '"')) {
 			bool closed = false;
 
 			for (c->pos++; c->pos < c->len; c->pos++) {
@@ -140,9 +140,9 @@ imap_fetch_fields(struct imap_fetch_cursor *c, struct imap_fetch_att *a)
 			    sizeof(*a->fields));
 		}
 		a->fields[a->n_fields++] = buf_steal(&f);
-		if (imap_fetch_take(c, ")"))
+		if (imap_fetch_items_take(c, ")"))
 			break;
-		if (!imap_fetch_take(c, " "))
+		if (!imap_fetch_items_take(c, " "))
 			goto fail;
 	}
 	buf_clear(&f);
@@ -155,7 +155,7 @@ fail:
 /* section-spec between the brackets; for BINARY only a section-part.
    The part goes to a->part; the rest of the spec (upper-cased) to name. */
 static int
-imap_fetch_section(struct imap_fetch_cursor *c, bool binary,
+imap_fetch_items_section(struct imap_fetch_items_cursor *c, bool binary,
     struct imap_fetch_att *a, struct buf *name)
 {
 	size_t part_start = c->pos, levels = 0, fields_start;
@@ -164,10 +164,10 @@ imap_fetch_section(struct imap_fetch_cursor *c, bool binary,
 	while (c->pos < c->len && c->s[c->pos] >= '0' && c->s[c->pos] <= '9') {
 		uint64_t n;
 
-		if (imap_fetch_number(c, UINT32_MAX, &n) == -1 || n == 0 ||
-		    ++levels > IMAP_FETCH_MAX_PART_LEVELS)
+		if (imap_fetch_items_number(c, UINT32_MAX, &n) == -1 || n == 0 ||
+		    ++levels > IMAP_FETCH_ITEMS_MAX_PART_LEVELS)
 			return -1;
-		if (!imap_fetch_peek(c, '.'))
+		if (!imap_fetch_items_peek(c, '.'))
 			break;
 		if (c->pos + 1 < c->len && c->s[c->pos + 1] >= '0' &&
 		    c->s[c->pos + 1] <= '9') {
@@ -178,28 +178,28 @@ imap_fetch_section(struct imap_fetch_cursor *c, bool binary,
 	}
 	a->part = xstrndup(c->s + part_start, c->pos - part_start);
 	(void)buf_append(name, a->part, strlen(a->part));
-	if (imap_fetch_peek(c, ']'))
+	if (imap_fetch_items_peek(c, ']'))
 		return 0;
 	if (binary)
 		return -1;
 	if (levels > 0) {
-		if (!imap_fetch_take(c, "."))
+		if (!imap_fetch_items_take(c, "."))
 			return -1;
 		(void)buf_append(name, ".", 1);
 	}
-	if (imap_fetch_take(c, "HEADER.FIELDS.NOT")) {
+	if (imap_fetch_items_take(c, "HEADER.FIELDS.NOT")) {
 		a->kind = IMAP_SECTION_HEADER_FIELDS_NOT;
 		(void)buf_append_str(name, "HEADER.FIELDS.NOT");
-	} else if (imap_fetch_take(c, "HEADER.FIELDS")) {
+	} else if (imap_fetch_items_take(c, "HEADER.FIELDS")) {
 		a->kind = IMAP_SECTION_HEADER_FIELDS;
 		(void)buf_append_str(name, "HEADER.FIELDS");
-	} else if (imap_fetch_take(c, "HEADER")) {
+	} else if (imap_fetch_items_take(c, "HEADER")) {
 		a->kind = IMAP_SECTION_HEADER;
 		(void)buf_append_str(name, "HEADER");
-	} else if (imap_fetch_take(c, "TEXT")) {
+	} else if (imap_fetch_items_take(c, "TEXT")) {
 		a->kind = IMAP_SECTION_TEXT;
 		(void)buf_append_str(name, "TEXT");
-	} else if (levels > 0 && imap_fetch_take(c, "MIME")) {
+	} else if (levels > 0 && imap_fetch_items_take(c, "MIME")) {
 		a->kind = IMAP_SECTION_MIME;
 		(void)buf_append_str(name, "MIME");
 	} else {
@@ -209,7 +209,7 @@ imap_fetch_section(struct imap_fetch_cursor *c, bool binary,
 	    a->kind != IMAP_SECTION_HEADER_FIELDS_NOT)
 		return 0;
 	fields_start = c->pos;
-	if (imap_fetch_fields(c, a) == -1)
+	if (imap_fetch_items_fields(c, a) == -1)
 		return -1;
 	/* The field list as sent (RFC 9051 §7.5.2 names the item so). */
 	(void)buf_append(name, c->s + fields_start, c->pos - fields_start);
@@ -219,26 +219,26 @@ imap_fetch_section(struct imap_fetch_cursor *c, bool binary,
 /* BODY[...], BODY.PEEK[...], BINARY[...], BINARY.PEEK[...],
    BINARY.SIZE[...] with an optional <offset.count>. */
 static int
-imap_fetch_section_att(const struct imap_arg *arg, struct imap_fetch_att *a,
+imap_fetch_items_section_att(const struct imap_arg *arg, struct imap_fetch_att *a,
     const char **error_r)
 {
-	struct imap_fetch_cursor c = { arg->str, 0, arg->len };
+	struct imap_fetch_items_cursor c = { arg->str, 0, arg->len };
 	struct buf name;
 	bool binary;
 
 	buf_init(&name, 0);
-	if (imap_fetch_take(&c, "BODY.PEEK[")) {
+	if (imap_fetch_items_take(&c, "BODY.PEEK[")) {
 		a->type = IMAP_FETCH_BODY_SECTION;
 		a->peek = true;
-	} else if (imap_fetch_take(&c, "BODY[")) {
+	} else if (imap_fetch_items_take(&c, "BODY[")) {
 		a->type = IMAP_FETCH_BODY_SECTION;
-	} else if (imap_fetch_take(&c, "BINARY.PEEK[")) {
+	} else if (imap_fetch_items_take(&c, "BINARY.PEEK[")) {
 		a->type = IMAP_FETCH_BINARY;
 		a->peek = true;
-	} else if (imap_fetch_take(&c, "BINARY.SIZE[")) {
+	} else if (imap_fetch_items_take(&c, "BINARY.SIZE[")) {
 		a->type = IMAP_FETCH_BINARY_SIZE;
 		a->peek = true;
-	} else if (imap_fetch_take(&c, "BINARY[")) {
+	} else if (imap_fetch_items_take(&c, "BINARY[")) {
 		a->type = IMAP_FETCH_BINARY;
 	} else {
 		*error_r = "Invalid fetch attribute";
@@ -248,19 +248,19 @@ imap_fetch_section_att(const struct imap_arg *arg, struct imap_fetch_att *a,
 	(void)buf_append_str(&name, a->type == IMAP_FETCH_BODY_SECTION ?
 	    "BODY[" : a->type == IMAP_FETCH_BINARY ? "BINARY[" :
 	    "BINARY.SIZE[");
-	if (imap_fetch_section(&c, binary, a, &name) == -1 ||
-	    !imap_fetch_take(&c, "]")) {
+	if (imap_fetch_items_section(&c, binary, a, &name) == -1 ||
+	    !imap_fetch_items_take(&c, "]")) {
 		*error_r = "Invalid fetch section";
 		goto fail;
 	}
 	(void)buf_append(&name, "]", 1);
-	if (imap_fetch_take(&c, "<")) {
+	if (imap_fetch_items_take(&c, "<")) {
 		/* RFC 9051 §9 partial; count 0 answers an empty string. */
 		if (a->type == IMAP_FETCH_BINARY_SIZE ||
-		    imap_fetch_number(&c, UINT32_MAX, &a->offset) == -1 ||
-		    !imap_fetch_take(&c, ".") ||
-		    imap_fetch_number(&c, UINT32_MAX, &a->count) == -1 ||
-		    !imap_fetch_take(&c, ">")) {
+		    imap_fetch_items_number(&c, UINT32_MAX, &a->offset) == -1 ||
+		    !imap_fetch_items_take(&c, ".") ||
+		    imap_fetch_items_number(&c, UINT32_MAX, &a->count) == -1 ||
+		    !imap_fetch_items_take(&c, ">")) {
 			*error_r = "Invalid fetch partial";
 			goto fail;
 		}
@@ -279,7 +279,7 @@ fail:
 }
 
 static int
-imap_fetch_att_parse(const struct imap_arg *arg, struct imap_fetch_items *it,
+imap_fetch_items_att_parse(const struct imap_arg *arg, struct imap_fetch_items *it,
     const char **error_r)
 {
 	struct imap_fetch_att a;
@@ -290,26 +290,26 @@ imap_fetch_att_parse(const struct imap_arg *arg, struct imap_fetch_items *it,
 		return -1;
 	}
 	if (memchr(arg->str, '[', arg->len) != NULL) {
-		if (imap_fetch_section_att(arg, &a, error_r) == -1) {
-			imap_fetch_att_clear(&a);
+		if (imap_fetch_items_section_att(arg, &a, error_r) == -1) {
+			imap_fetch_items_att_clear(&a);
 			return -1;
 		}
 		if (!a.peek)
 			it->sets_seen = true;
 	} else {
-		size_t i, n = sizeof(imap_fetch_simple) /
-		    sizeof(imap_fetch_simple[0]);
+		size_t i, n = sizeof(imap_fetch_items_simple) /
+		    sizeof(imap_fetch_items_simple[0]);
 
 		for (i = 0; i < n; i++)
-			if (imap_arg_is_atom(arg, imap_fetch_simple[i].name))
+			if (imap_arg_is_atom(arg, imap_fetch_items_simple[i].name))
 				break;
 		if (i == n) {
 			*error_r = "Invalid fetch attribute";
 			return -1;
 		}
-		a.type = imap_fetch_simple[i].type;
-		a.name = xstrdup(imap_fetch_simple[i].name);
-		if (imap_fetch_simple[i].sets_seen)
+		a.type = imap_fetch_items_simple[i].type;
+		a.name = xstrdup(imap_fetch_items_simple[i].name);
+		if (imap_fetch_items_simple[i].sets_seen)
 			it->sets_seen = true;
 	}
 	/* Capacity doubles: it is the next power of two of n. */
@@ -321,7 +321,7 @@ imap_fetch_att_parse(const struct imap_arg *arg, struct imap_fetch_items *it,
 }
 
 static int
-imap_fetch_macro(const struct imap_arg *arg, struct imap_fetch_items *it,
+imap_fetch_items_macro(const struct imap_arg *arg, struct imap_fetch_items *it,
     const char **error_r)
 {
 	static const char *const all[] = { "FLAGS", "INTERNALDATE",
@@ -340,7 +340,7 @@ imap_fetch_macro(const struct imap_arg *arg, struct imap_fetch_items *it,
 		struct imap_arg a = { .type = IMAP_ARG_ATOM, .str = all[i],
 		    .len = strlen(all[i]) };
 
-		if (imap_fetch_att_parse(&a, it, error_r) == -1)
+		if (imap_fetch_items_att_parse(&a, it, error_r) == -1)
 			return -1;
 	}
 	return 1;
@@ -348,7 +348,7 @@ imap_fetch_macro(const struct imap_arg *arg, struct imap_fetch_items *it,
 
 /* fetch-modifiers (RFC 7162 §3.1.4, §3.2.6). */
 static int
-imap_fetch_modifiers(const struct imap_arg *arg, struct imap_fetch_items *it,
+imap_fetch_items_modifiers(const struct imap_arg *arg, struct imap_fetch_items *it,
     const char **error_r)
 {
 	if (arg->type != IMAP_ARG_LIST || arg->n_list == 0) {
@@ -390,14 +390,14 @@ imap_fetch_items_parse(const struct imap_arg *args, size_t n,
 			goto fail;
 		}
 		for (size_t i = 0; i < args[0].n_list; i++)
-			if (imap_fetch_att_parse(&args[0].list[i], items_r,
+			if (imap_fetch_items_att_parse(&args[0].list[i], items_r,
 			    error_r) == -1)
 				goto fail;
-	} else if ((r = imap_fetch_macro(&args[0], items_r, error_r)) == -1 ||
-	    (r == 0 && imap_fetch_att_parse(&args[0], items_r, error_r) == -1)) {
+	} else if ((r = imap_fetch_items_macro(&args[0], items_r, error_r)) == -1 ||
+	    (r == 0 && imap_fetch_items_att_parse(&args[0], items_r, error_r) == -1)) {
 		goto fail;
 	}
-	if (n == 2 && imap_fetch_modifiers(&args[1], items_r, error_r) == -1)
+	if (n == 2 && imap_fetch_items_modifiers(&args[1], items_r, error_r) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -409,7 +409,7 @@ void
 imap_fetch_items_clear(struct imap_fetch_items *items)
 {
 	for (size_t i = 0; i < items->n; i++)
-		imap_fetch_att_clear(&items->atts[i]);
+		imap_fetch_items_att_clear(&items->atts[i]);
 	free(items->atts);
 	memset(items, 0, sizeof(*items));
 }

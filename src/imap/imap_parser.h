@@ -60,7 +60,8 @@ void imap_parser_set_limits(struct imap_parser *p,
 /* Takes octets of data[0..len) and sets *used_r to how many. After
    IMAP_PARSE_COMMAND the command stays valid until the next feed or
    reset. An empty line is skipped (RFC 9051 has none; Dovecot ignores
-   it). */
+   it). After IMAP_PARSE_ERROR, *used_r may stop short of the offending
+   octet (even at 0): the parser skips it itself on the next feed. */
 enum imap_parse_result imap_parser_feed(struct imap_parser *p,
     const char *data, size_t len, size_t *used_r);
 
@@ -68,10 +69,10 @@ const struct imap_command *imap_parser_command(const struct imap_parser *p);
 
 /* After IMAP_PARSE_LITERAL: the literal's size, whether the client waits
    for "+" (sync) and whether it is a literal8 (~{n}); plus the tag and
-   command name read so far (name NULL when the literal is the name's
-   own, e.g. "a {5}": no command takes one) and how many top-level
-   arguments precede it (APPEND: the message literal follows the mailbox
-   and optional flags and date). */
+   command name read so far (never NULL: a literal in place of the name,
+   "a {5}", is an IMAP_PARSE_ERROR, as no command takes one) and how
+   many top-level arguments precede it (APPEND: the message literal
+   follows the mailbox and optional flags and date). */
 struct imap_parser_literal {
 	uint64_t size;
 	bool sync;
@@ -94,6 +95,11 @@ const char *imap_parser_error_tag(const struct imap_parser *p);
 const char *imap_parser_error(const struct imap_parser *p);
 /* Whether the parser is skipping the rest of a bad command. */
 bool imap_parser_is_skipping(const struct imap_parser *p);
+/* While skipping: the octets of announced non-synchronizing literal data
+   still to be skipped (UINT64_MAX for a size past 2^64). A session may
+   rather close the connection after its BAD than read gigabytes a
+   client announced with "{4294967295+}" (Dovecot does). */
+uint64_t imap_parser_skip_left(const struct imap_parser *p);
 
 /* Forgets any partial command (STARTTLS, COMPRESS: no plaintext may be
    carried across). */

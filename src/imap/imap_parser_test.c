@@ -143,6 +143,9 @@ static const struct {
 	{ S("a FETCH 1 BODY[HEADER.FIELDS (\"X]\" \"a\\\"b\")]\r\n"),
 	    "C a FETCH 1 BODY[HEADER.FIELDS (\"X]\" \"a\\\"b\")]" },
 	{ S("a FETCH 1 BODY[1.2[x]]y\r\n"), "C a FETCH 1 BODY[1.2[x]]y" },
+	/* fuzz: '{' and ']' inside a quoted name in brackets are text */
+	{ S("a FETCH 1 BODY[HEADER.FIELDS (\"a{5+}]\")]\r\n"),
+	    "C a FETCH 1 BODY[HEADER.FIELDS (\"a{5+}]\")]" },
 	{ S("a FETCH 1 BODY[TEXT\r\nb NOOP\r\n"),
 	    "E a: Missing ']' | C b NOOP" },
 	{ S("a FETCH 1 BODY[{3}]\r\nb NOOP\r\n"),
@@ -211,6 +214,13 @@ static const struct {
 	    "E a: Invalid characters in atom | C c NOOP" },
 	{ S("a X \x01 ~{3+}\r\n\0\0\0\r\nc NOOP\r\n"),
 	    "E a: Invalid characters in atom | C c NOOP" },
+	/* an error found only at the line end still skips its literal */
+	{ S("a LOGIN \"x{5+}\r\nb X\r\n\r\nc NOOP\r\n"),
+	    "E a: Missing '\"' | C c NOOP" },
+	{ S("a FETCH 1 BODY[\"{5+}\r\nb X\r\n\r\nc NOOP\r\n"),
+	    "E a: Missing '\"' | C c NOOP" },
+	{ S("a X (x {5+}\r\nb X\r\n\r\nc NOOP\r\n"),
+	    "L5n:X:1 | E a: Missing ')' | C c NOOP" },
 	/* tags and names */
 	{ S("+ NOOP\r\nb NOOP\r\n"), "E *: Invalid tag | C b NOOP" },
 	{ S("* NOOP\r\n"), "E *: Invalid tag" },
@@ -489,6 +499,29 @@ test_reset(void)
 	imap_parser_free(&p);
 }
 
+/* What is left to skip of a huge non-synchronizing literal. */
+static void
+test_skip_left(void)
+{
+	struct imap_parser *p = imap_parser_new(&test_limits);
+	size_t used;
+
+	TEST_EQ_INT(imap_parser_skip_left(p), 0);
+	TEST_EQ_INT(imap_parser_feed(p, S("a X {4294967295+}\r\nabc"), &used),
+	    IMAP_PARSE_ERROR);
+	TEST_EQ_INT(used, 19);
+	TEST_ASSERT(imap_parser_skip_left(p) == 4294967295u);
+	TEST_EQ_INT(imap_parser_feed(p, S("abc"), &used), IMAP_PARSE_MORE);
+	TEST_ASSERT(imap_parser_skip_left(p) == 4294967292u);
+	imap_parser_reset(p);
+	TEST_EQ_INT(imap_parser_feed(p, S("a X \x01 {99999999999999999999+}\r\n"),
+	    &used), IMAP_PARSE_ERROR);
+	TEST_EQ_INT(imap_parser_feed(p, S(" {99999999999999999999+}\r\n"), &used),
+	    IMAP_PARSE_MORE);
+	TEST_ASSERT(imap_parser_skip_left(p) == UINT64_MAX);
+	imap_parser_free(&p);
+}
+
 /* A refused literal and accepted ones under wider limits (set_limits). */
 static void
 test_set_limits(void)
@@ -522,5 +555,6 @@ main(void)
 	TEST_RUN(test_stops_after_command);
 	TEST_RUN(test_reset);
 	TEST_RUN(test_set_limits);
+	TEST_RUN(test_skip_left);
 	return test_done();
 }

@@ -31,8 +31,9 @@ int imap_write_nstring(struct buf *out, const char *s, size_t len,
 int imap_write_literal(struct buf *out, const void *data, size_t len,
     bool binary);
 
-/* "(\Seen \Answered $Forwarded)": store flags (IMAP_FLAG_* bits, imap_arg.h),
-   keywords space-separated ("" none), and \Recent when recent. */
+/* "(\Answered \Seen $Forwarded)": store flags (IMAP_FLAG_* bits, imap_arg.h),
+   keywords space-separated ("" none), and \Recent when recent. System
+   flags in Dovecot's order: \Answered \Flagged \Deleted \Seen \Draft. */
 int imap_write_flags(struct buf *out, unsigned flags, const char *keywords,
     bool recent);
 /* "\"17-Jul-1996 02:44:25 -0700\"" (RFC 9051 date-time), in the server's
