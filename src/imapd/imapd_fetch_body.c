@@ -106,6 +106,14 @@ imapd_fetch_binary(const struct imapd_fetch_file *file, const char *numbers,
 	if (mime_section_part(file->mime, numbers, &index) < 0)
 		return 0;		/* no such part: empty, as Dovecot */
 	buf_reset(tmp);
+	if (numbers[0] == '\0') {
+		/* BINARY[] is the whole message: its header as it is, then
+		   the decoded body (RFC 9051 §6.4.5, as Dovecot) */
+		const struct mime_part *top = mime_part_get(file->mime, 0);
+
+		(void)buf_append(tmp, file->data + top->header_off,
+		    top->body_off - top->header_off);
+	}
 	ret = mime_part_decode(file->mime, index, tmp);
 	if (ret == -1 || ret == -2)
 		return ret;

@@ -1,14 +1,15 @@
 /* imapd_sort_env.c — the ENVELOPE fields SORT and THREAD read (see
    imapd_sort_private.h). The store caches every message's ENVELOPE as
-   IMAP text at append, so sorting reads no message file: the text is
-   read back with the command parser (it is IMAP syntax, literals
-   included) rather than a second IMAP string reader. */
+   IMAP text at append, so sorting reads no message file. That text is
+   read back here, strictly in the shape mime_envelope writes (the
+   command parser cannot: it wants a space between list elements, and
+   address lists have none, "((...)(...))"); anything else is refused,
+   never read past its end. Iterative, two levels deep at most. */
 #include "imapd/imapd_sort_private.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap/imap_parser.h"
 #include "imapd/imapd_fetch_private.h"
 #include "imapd/imapd_search_text.h"
 #include "lib/buf.h"
@@ -16,87 +17,141 @@
 #include "mail/mime.h"
 #include "store/store.h"
 
-/* "x E " before the envelope makes it a command for the parser. */
-#define IMAPD_SORT_ENV_PREFIX "x E "
-
-static char *
-imapd_sort_env_str(const struct imap_arg *a)
+/* One nstring at p (NIL, a quoted string with its escapes, or a
+   literal {n}CRLF...): the offset after it, *str_r a heap copy or NULL
+   for NIL; NULL when p holds none. */
+static const char *
+imapd_sort_env_nstring(const char *p, const char *end, char **str_r)
 {
-	if (a->type == IMAP_ARG_QUOTED || a->type == IMAP_ARG_LITERAL)
-		return xstrndup(a->str, a->len);
+	*str_r = NULL;
+	if (end - p >= 3 && memcmp(p, "NIL", 3) == 0)
+		return p + 3;
+	if (p < end && *p == '"') {
+		struct buf b;
+
+		buf_init(&b, 0);
+		for (p++; p < end && *p != '"'; p++) {
+			if (*p == '\\' && p + 1 < end)
+				p++;
+			(void)buf_append(&b, p, 1);
+		}
+		if (p == end) {
+			buf_clear(&b);
+			return NULL;
+		}
+		(void)buf_append(&b, "", 0);
+		*str_r = b.data != NULL ? buf_steal(&b) : xstrdup("");
+		return p + 1;
+	}
+	if (p < end && *p == '{') {
+		size_t n = 0;
+
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+			if (n > (size_t)(end - p))
+				return NULL;	/* longer than what is left */
+			n = n * 10 + (size_t)(*p - '0');
+		}
+		if (end - p < 3 || memcmp(p, "}\r\n", 3) != 0 ||
+		    n > (size_t)(end - p - 3))
+			return NULL;
+		*str_r = xstrndup(p + 3, n);
+		return p + 3 + n;
+	}
 	return NULL;
 }
 
-static void
-imapd_sort_env_addr(const struct imap_arg *list, struct imapd_sort_addr *r)
+/* An address list (NIL or "(" 1*address ")"): the first mailbox of it
+   into *first (a group's markers have no host and are skipped). */
+static const char *
+imapd_sort_env_addrs(const char *p, const char *end,
+    struct imapd_sort_addr *first)
 {
-	if (list->type != IMAP_ARG_LIST)
-		return;
-	for (size_t i = 0; i < list->n_list; i++) {
-		const struct imap_arg *a = &list->list[i];
+	if (end - p >= 3 && memcmp(p, "NIL", 3) == 0)
+		return p + 3;
+	if (p == end || *p++ != '(')
+		return NULL;
+	while (p < end && *p == '(') {
+		char *f[4] = { NULL, NULL, NULL, NULL };
+		size_t i;
 
-		/* (name adl mailbox host); a group's markers have no host */
-		if (a->type != IMAP_ARG_LIST || a->n_list != 4 ||
-		    a->list[3].type == IMAP_ARG_NIL)
+		p++;
+		for (i = 0; i < 4 && p != NULL; i++) {
+			if (i > 0 && (p == end || *p++ != ' '))
+				p = NULL;
+			else
+				p = imapd_sort_env_nstring(p, end, &f[i]);
+		}
+		if (p == NULL || p == end || *p++ != ')') {
+			for (i = 0; i < 4; i++)
+				free(f[i]);
+			return NULL;
+		}
+		if (first->mailbox == NULL && f[3] != NULL) {
+			first->name = f[0];
+			first->mailbox = f[2];
+			first->host = f[3];
+			free(f[1]);
 			continue;
-		r->name = imapd_sort_env_str(&a->list[0]);
-		r->mailbox = imapd_sort_env_str(&a->list[2]);
-		r->host = imapd_sort_env_str(&a->list[3]);
-		return;
+		}
+		for (i = 0; i < 4; i++)
+			free(f[i]);
 	}
+	return p < end && *p == ')' ? p + 1 : NULL;
 }
 
 int
 imapd_sort_env_parse(const char *envelope, size_t len,
     struct imapd_sort_env *env_r)
 {
-	struct imap_parser_limits limits = { .max_depth = 4 };
-	const struct imap_command *cmd;
-	const struct imap_arg *e;
-	struct imap_parser *p;
-	struct buf text;
-	size_t pos = 0, used;
-	int ret = -1;
+	const char *p = envelope, *end = envelope + len;
 
 	memset(env_r, 0, sizeof(*env_r));
-	buf_init(&text, 0);
-	(void)buf_append_str(&text, IMAPD_SORT_ENV_PREFIX);
-	(void)buf_append(&text, envelope, len);
-	(void)buf_append(&text, "\r\n", 2);
-	/* the text is ours (cached at append), but bounded all the same */
-	limits.max_line = limits.max_size = text.len;
-	limits.max_args = text.len;
-	p = imap_parser_new(&limits);
-	for (;;) {
-		enum imap_parse_result r = imap_parser_feed(p, text.data + pos,
-		    text.len - pos, &used);
-
-		pos += used;
-		if (r == IMAP_PARSE_LITERAL) {
-			imap_parser_literal_accept(p);
-			continue;
+	if (p == end || *p++ != '(')
+		return -1;
+	/* (date subject from sender reply-to to cc bcc in-reply-to
+	   message-id), one space apart */
+	for (int i = 0; i < 10 && p != NULL; i++) {
+		if (i > 0 && (p == end || *p++ != ' ')) {
+			p = NULL;
+			break;
 		}
-		if (r != IMAP_PARSE_COMMAND || pos != text.len)
-			goto out;
-		break;
+		switch (i) {
+		case 0:
+			p = imapd_sort_env_nstring(p, end, &env_r->date);
+			break;
+		case 1:
+			p = imapd_sort_env_nstring(p, end, &env_r->subject);
+			break;
+		case 2:
+			p = imapd_sort_env_addrs(p, end, &env_r->from);
+			break;
+		case 5:
+			p = imapd_sort_env_addrs(p, end, &env_r->to);
+			break;
+		case 6:
+			p = imapd_sort_env_addrs(p, end, &env_r->cc);
+			break;
+		case 8:
+			p = imapd_sort_env_nstring(p, end, &env_r->in_reply_to);
+			break;
+		case 9:
+			p = imapd_sort_env_nstring(p, end, &env_r->message_id);
+			break;
+		default: {
+			struct imapd_sort_addr unused = { 0 };
+
+			p = imapd_sort_env_addrs(p, end, &unused);
+			free(unused.name);
+			free(unused.mailbox);
+			free(unused.host);
+		}
+		}
 	}
-	cmd = imap_parser_command(p);
-	if (cmd->n_args != 1 || cmd->args[0].type != IMAP_ARG_LIST ||
-	    cmd->args[0].n_list != 10)
-		goto out;
-	e = cmd->args[0].list;
-	env_r->date = imapd_sort_env_str(&e[0]);
-	env_r->subject = imapd_sort_env_str(&e[1]);
-	imapd_sort_env_addr(&e[2], &env_r->from);
-	imapd_sort_env_addr(&e[5], &env_r->to);
-	imapd_sort_env_addr(&e[6], &env_r->cc);
-	env_r->in_reply_to = imapd_sort_env_str(&e[8]);
-	env_r->message_id = imapd_sort_env_str(&e[9]);
-	ret = 0;
-out:
-	imap_parser_free(&p);
-	buf_clear(&text);
-	return ret;
+	if (p == NULL || p == end || *p != ')' || p + 1 != end) {
+		imapd_sort_env_clear(env_r);
+		return -1;
+	}
+	return 0;
 }
 
 int

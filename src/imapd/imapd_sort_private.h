@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+struct imapd_search_params;
+struct imapd_session;
 struct store;
 struct store_message;
 
@@ -58,4 +60,11 @@ time_t imapd_sort_date(const char *raw, time_t internal_date);
    "mailbox@host" for DISPLAYFROM/DISPLAYTO (RFC 5957 §3). Heap, ""
    when the list had no address. */
 char *imapd_sort_addr_key(const struct imapd_sort_addr *addr, bool display);
+
+/* cmd_sort.c: the search parameters of SORT and THREAD for the selected
+   mailbox, with copies of its view and "$" (*view_r, *saved_r: heap,
+   the job's to free) so the job shares nothing with the session. I/O
+   thread. */
+void imapd_cmd_sort_params(const struct imapd_session *s,
+    struct imapd_search_params *p_r, uint32_t **view_r, uint32_t **saved_r);
 #endif
