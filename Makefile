@@ -9,7 +9,7 @@
 #   make install  build/petrel to $(PREFIX)/bin, the systemd unit to /etc/systemd/system
 
 CC      ?= cc
-PKGS    := libevent libevent_pthreads openssl sqlite3 inih libsodium libcrypt jansson libidn2 libunbound zlib
+PKGS    := libevent libevent_pthreads openssl sqlite3 inih libsodium libcrypt jansson libidn2 libunbound zlib libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -93,8 +93,12 @@ DEPS_fuzz_pop3d_session := $(DEPS_pop3d)
 DEPS_fuzz_mbox := $(DEPS_migrate)
 DEPS_fuzz_maildir := $(DEPS_migrate)
 DEPS_fuzz_imap_command := $(DEPS_imap)
+DEPS_fuzz_imapd_session := $(DEPS_imapd)
 DEPS_fuzz_dkim_canon := lib mail dkim
 DEPS_fuzz_dns_rr := lib dns
+DEPS_fuzz_mta_sts := $(DEPS_outbound)
+DEPS_fuzz_smtp_reply := lib mail smtp
+DEPS_fuzz_smtpc_session := $(DEPS_smtpc)
 modobjs = $(foreach d,$(1),$(patsubst %.c,$(2)/obj/%.o,$(filter src/$(d)/%,$(SRCS))))
 
 .SECONDEXPANSION:
@@ -174,8 +178,10 @@ install: all
 
 bench: all
 	bench/smtp-in/run
+	bench/smtp-out/run
 	bench/deliver/run
 	bench/pop3/run
+	bench/imap/run
 
 clean:
 	rm -rf build

@@ -56,7 +56,7 @@ outbound_maybe_exit(struct outbound *ob)
 	struct timeval tv = { 0, 500 * 1000 };
 
 	if (atomic_load(&ob->stopping) && !ob->claiming && !ob->recording &&
-	    ob->done_head == NULL)
+	    ob->done_head == NULL && ob->sts_jobs == 0)
 		event_base_loopexit(ob->base, &tv);
 }
 
@@ -128,6 +128,7 @@ outbound_main(void *arg)
 	event_active(ob->wake_ev, EV_READ, 0);
 	event_base_dispatch(ob->base);
 	worker_pool_free(&ob->pool);
+	worker_pool_free(&ob->sts_pool);
 	worker_base_detach(ob->base);
 	return NULL;
 }
@@ -152,6 +153,14 @@ outbound_new(const struct config *config, struct queue *queue, char **error_r)
 	}
 	dopt.resolver = config->outbound.resolver;
 	dopt.trust_anchor_file = config->outbound.trust_anchor;
+	/* DANE needs validation. Debian's dns-root-data key is the
+	   default, but only when unbound asks the system's resolvers: a
+	   configured forwarder (a test stub, a resolver that strips
+	   RRSIGs) would make every answer bogus under an anchor it was
+	   not given explicitly. */
+	if (dopt.trust_anchor_file == NULL && dopt.resolver == NULL &&
+	    access(OUTBOUND_ROOT_KEY, R_OK) == 0)
+		dopt.trust_anchor_file = OUTBOUND_ROOT_KEY;
 	if ((ob->dns = dns_new(ob->base, &dopt, error_r)) == NULL)
 		goto fail;
 	if ((ob->tls = smtpc_tls_ctx_new(config->outbound.tls_ca_file,
@@ -160,6 +169,9 @@ outbound_new(const struct config *config, struct queue *queue, char **error_r)
 	ob->wake_ev = event_new(ob->base, -1, 0, outbound_wake_cb, ob);
 	ob->timer_ev = evtimer_new(ob->base, outbound_timer_cb, ob);
 	ob->pool = worker_pool_new(1);
+	/* Apart: a slow policy host must not hold up claims and records. */
+	ob->sts_pool = worker_pool_new(1);
+	outbound_sts_global_init();
 	queue_set_outbound_notify(queue, outbound_notify, ob);
 	if ((errno = pthread_create(&ob->thread, NULL, outbound_main,
 	    ob)) != 0) {
@@ -189,6 +201,7 @@ outbound_free(struct outbound **obp)
 		pthread_join(ob->thread, NULL);
 	}
 	worker_pool_free(&ob->pool);
+	worker_pool_free(&ob->sts_pool);
 	if (ob->wake_ev != NULL)
 		event_free(ob->wake_ev);
 	if (ob->timer_ev != NULL)

@@ -89,8 +89,10 @@ outbound_bounce_send(struct outbound *ob, const struct queue_envelope *env,
 			status[k][0] = '5';
 		mta[k] = outbound_bounce_mta(rcpts[k].relay);
 		dr[k].address = rc->address;
-		/* The queue keeps ORCPT as "type;xtext": mail/dsn decodes
-		   nothing, and addresses rarely need xtext. */
+		/* Already "type;address": smtp_command decodes the xtext
+		   (or RFC 6533 utf-8-addr-xtext) at RCPT and the queue
+		   keeps the decoded value, as dsn.h wants it. Decoding here
+		   again would turn an address holding "+2B" into "+". */
 		dr[k].orcpt = rc->orcpt;
 		dr[k].action = (enum dsn_action)rcpts[k].action;
 		dr[k].status = status[k];

@@ -37,6 +37,9 @@ struct outbound_target {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char addr[INET6_ADDRSTRLEN];
+	struct smtpc_tlsa *tlsa;	/* DANE records (heap), or NULL */
+	size_t n_tlsa;
+	bool sts_verify;		/* MTA-STS enforce: TLS verified */
 };
 
 struct outbound_session;
@@ -48,10 +51,17 @@ struct outbound_dest {
 	struct outbound_route route;	/* of the first delivery */
 	enum outbound_dest_state state;
 	bool mx_nodata;			/* no MX: the domain is the host */
+	bool throttled;			/* a session gave up: open no more
+					   while others are still at it */
+	bool dane;			/* MX answer secure: TLSA asked */
+	struct outbound_sts_lookup *sts;	/* MTA-STS under way */
+	bool addrs_done;		/* waiting for sts only */
+	bool have_policy;
+	struct outbound_sts_policy policy;
 
 	char **hosts;			/* while resolving */
 	size_t n_hosts;
-	struct dns_result **addrs;	/* 2 per host: A, AAAA */
+	struct dns_result **addrs;	/* 3 per host: A, AAAA, TLSA */
 	size_t pending;
 
 	struct outbound_target *targets;
@@ -129,16 +139,68 @@ outbound_dest_add_target(struct outbound_dest *dest, const char *host,
 	}
 }
 
+/* The DANE decision for host h (RFC 7672 §2.2.2: only with the MX and
+   the host's addresses all secure). */
+static enum outbound_dane
+outbound_dest_dane(struct outbound_dest *dest, size_t h,
+    struct smtpc_tlsa **recs_r, size_t *n_r)
+{
+	bool secure = dest->dane, any = false;
+
+	for (size_t k = 0; k < 2; k++) {
+		const struct dns_result *r = dest->addrs[3 * h + k];
+
+		if (r != NULL && r->status == DNS_OK) {
+			any = true;
+			secure = secure && r->secure;
+		}
+	}
+	return outbound_dane_decide(secure && any, dest->addrs[3 * h + 2],
+	    recs_r, n_r);
+}
+
 static void
 outbound_dest_resolved(struct outbound_dest *dest)
 {
-	bool tempfail = false, all_missing = true;
+	bool tempfail = false, all_missing = true, dane_fail = false;
+	bool sts_skipped = false;
 	char reply[512];
 
 	dest->targets = xcalloc(OUTBOUND_MAX_TARGETS, sizeof(*dest->targets));
 	for (size_t h = 0; h < dest->n_hosts; h++) {
+		struct smtpc_tlsa *recs = NULL;
+		size_t n_recs = 0, first = dest->n_targets;
+		enum outbound_dane dane = outbound_dest_dane(dest, h, &recs,
+		    &n_recs);
+
+		if (dest->have_policy && dest->policy.mode !=
+		    OUTBOUND_STS_NONE && !outbound_sts_policy_match(
+		    &dest->policy, dest->hosts[h])) {
+			log_warn("outbound: domain=%s host=%s "
+			    "event=mta-sts-mx-mismatch mode=%s",
+			    dest->route.host, dest->hosts[h],
+			    outbound_sts_mode_name(dest->policy.mode));
+			/* RFC 8461 §5: enforce skips it; testing
+			   reports and delivers as before. */
+			if (dest->policy.mode == OUTBOUND_STS_ENFORCE) {
+				sts_skipped = true;
+				all_missing = false;
+				outbound_dane_free(&recs, n_recs);
+				continue;
+			}
+		}
+		if (dane == OUTBOUND_DANE_TEMPFAIL) {
+			/* §2.2.1: the records may be hidden by an
+			   attacker; this host waits for a clean answer. */
+			log_warn("outbound: host=%s event=dane-tlsa-failed "
+			    "status=%s", dest->hosts[h],
+			    dns_status_name(dest->addrs[3 * h + 2]->status));
+			dane_fail = true;
+			all_missing = false;
+			continue;
+		}
 		for (size_t k = 0; k < 2; k++) {
-			struct dns_result *r = dest->addrs[2 * h + k];
+			struct dns_result *r = dest->addrs[3 * h + k];
 
 			if (r == NULL)
 				continue;
@@ -152,8 +214,21 @@ outbound_dest_resolved(struct outbound_dest *dest)
 				outbound_dest_add_target(dest, dest->hosts[h],
 				    &r->addr[i], dest->route.port);
 		}
+		for (size_t t = first; t < dest->n_targets; t++)
+			dest->targets[t].sts_verify = dest->have_policy &&
+			    dest->policy.mode == OUTBOUND_STS_ENFORCE;
+		if (dane == OUTBOUND_DANE_REQUIRED) {
+			log_info("outbound: host=%s event=dane records=%zu",
+			    dest->hosts[h], n_recs);
+			for (size_t t = first; t < dest->n_targets; t++) {
+				dest->targets[t].tlsa = outbound_dane_copy(recs,
+				    n_recs);
+				dest->targets[t].n_tlsa = n_recs;
+			}
+			outbound_dane_free(&recs, n_recs);
+		}
 	}
-	for (size_t i = 0; i < 2 * dest->n_hosts; i++)
+	for (size_t i = 0; i < 3 * dest->n_hosts; i++)
 		dns_result_free(&dest->addrs[i]);
 	free(dest->addrs);
 	dest->addrs = NULL;
@@ -173,7 +248,17 @@ outbound_dest_resolved(struct outbound_dest *dest)
 	/* A domain with neither MX nor address takes no mail (Postfix:
 	   5.4.4 Host or domain name not found); anything unsure is
 	   temporary. */
-	if (!tempfail && (dest->mx_nodata || all_missing) && !dest->route.relay) {
+	if (sts_skipped && !tempfail && !dane_fail) {
+		snprintf(reply, sizeof(reply), "451 4.7.5 No MX host of %s "
+		    "matches its MTA-STS policy (RFC 8461)", dest->route.host);
+		outbound_dest_fail_all(dest, 451, reply);
+	} else if (dane_fail && !tempfail) {
+		snprintf(reply, sizeof(reply), "451 4.7.5 TLSA lookup of the "
+		    "mail hosts of %s failed (DANE, RFC 7672)",
+		    dest->route.host);
+		outbound_dest_fail_all(dest, 451, reply);
+	} else if (!tempfail && (dest->mx_nodata || all_missing) &&
+	    !dest->route.relay) {
 		snprintf(reply, sizeof(reply), "550 5.4.4 Host or domain name "
 		    "not found: %s", dest->route.host);
 		outbound_dest_fail_all(dest, 550, reply);
@@ -197,24 +282,38 @@ outbound_dest_addr_cb(struct dns_result *res, void *ctx)
 
 	dest->addrs[q->slot] = res;
 	free(q);
-	if (--dest->pending == 0)
+	if (--dest->pending > 0)
+		return;
+	if (dest->sts != NULL)
+		dest->addrs_done = true;	/* the policy decides */
+	else
 		outbound_dest_resolved(dest);
 }
 
 static void
 outbound_dest_lookup_hosts(struct outbound_dest *dest)
 {
-	dest->addrs = xcalloc(2 * dest->n_hosts, sizeof(*dest->addrs));
-	dest->pending = 2 * dest->n_hosts;
+	size_t per_host = dest->dane ? 3 : 2;
+
+	dest->addrs = xcalloc(3 * dest->n_hosts, sizeof(*dest->addrs));
+	dest->pending = per_host * dest->n_hosts;
 	for (size_t h = 0; h < dest->n_hosts; h++) {
-		for (size_t k = 0; k < 2; k++) {
+		for (size_t k = 0; k < per_host; k++) {
 			struct outbound_addr_query *q = xcalloc(1, sizeof(*q));
+			char *name = NULL;
 
 			q->dest = dest;
-			q->slot = 2 * h + k;
+			q->slot = 3 * h + k;
+			/* RFC 7672 §2.2.3: _port._tcp.<MX host>, looked up
+			   beside the addresses (not after: one round trip). */
+			if (k == 2)
+				name = xasprintf("_%u._tcp.%s",
+				    (unsigned)dest->route.port, dest->hosts[h]);
 			(void)dns_query(dest->ob->dns, k == 0 ? DNS_TYPE_A :
-			    DNS_TYPE_AAAA, dest->hosts[h],
+			    k == 1 ? DNS_TYPE_AAAA : DNS_TYPE_TLSA,
+			    name != NULL ? name : dest->hosts[h],
 			    outbound_dest_addr_cb, q);
+			free(name);
 		}
 	}
 }
@@ -234,6 +333,9 @@ outbound_dest_mx_cb(struct dns_result *res, void *ctx)
 	} else if (res->status == DNS_OK) {
 		size_t n = res->count < OUTBOUND_MAX_HOSTS ? res->count :
 		    OUTBOUND_MAX_HOSTS;
+
+		/* RFC 7672 §2.2.2: DANE only below a signed MX RRset. */
+		dest->dane = res->secure;
 
 		/* Sorted by preference; shuffle each run of equal ones
 		   (RFC 5321 §5.1: spread the load). */
@@ -258,8 +360,10 @@ outbound_dest_mx_cb(struct dns_result *res, void *ctx)
 		dest->n_hosts = n;
 		outbound_dest_lookup_hosts(dest);
 	} else if (res->status == DNS_NODATA) {
-		/* RFC 5321 §5.1: no MX, the domain is its own host. */
+		/* RFC 5321 §5.1: no MX, the domain is its own host
+		   (RFC 7672 §2.2.2: DANE if that denial is secure). */
 		dest->mx_nodata = true;
+		dest->dane = res->secure;
 		dest->hosts = xcalloc(1, sizeof(*dest->hosts));
 		dest->hosts[0] = xstrdup(dest->route.host);
 		dest->n_hosts = 1;
@@ -280,12 +384,39 @@ outbound_dest_mx_cb(struct dns_result *res, void *ctx)
 }
 
 static void
+outbound_dest_sts_cb(const struct outbound_sts_policy *policy, void *ctx)
+{
+	struct outbound_dest *dest = ctx;
+
+	dest->sts = NULL;
+	if (policy != NULL) {
+		dest->have_policy = true;
+		dest->policy.mode = policy->mode;
+		dest->policy.max_age = policy->max_age;
+		dest->policy.n_mx = policy->n_mx;
+		dest->policy.mx = xcalloc(policy->n_mx + 1,
+		    sizeof(*dest->policy.mx));
+		for (size_t i = 0; i < policy->n_mx; i++)
+			dest->policy.mx[i] = xstrdup(policy->mx[i]);
+	}
+	if (dest->addrs_done) {
+		dest->addrs_done = false;
+		outbound_dest_resolved(dest);
+	}
+}
+
+static void
 outbound_dest_resolve(struct outbound_dest *dest)
 {
 	struct dns_addr a;
 
 	dest->state = OUTBOUND_DEST_RESOLVING;
 	dest->mx_nodata = false;
+	dest->dane = false;
+	dest->addrs_done = false;
+	outbound_sts_cancel(&dest->sts);
+	outbound_sts_policy_clear(&dest->policy);
+	dest->have_policy = false;
 	if (dest->route.relay) {
 		/* An address literal needs no DNS. */
 		memset(&a, 0, sizeof(a));
@@ -310,6 +441,10 @@ outbound_dest_resolve(struct outbound_dest *dest)
 		outbound_dest_lookup_hosts(dest);
 		return;
 	}
+	/* RFC 8461 §5: the policy is looked up beside the MX; the targets
+	   wait for both. */
+	dest->sts = outbound_sts_lookup(dest->ob, dest->route.host,
+	    outbound_dest_sts_cb, dest);
 	(void)dns_query(dest->ob->dns, DNS_TYPE_MX, dest->route.host,
 	    outbound_dest_mx_cb, dest);
 }
@@ -484,12 +619,16 @@ outbound_session_ready_cb(struct smtpc *c, const struct smtpc_status *st,
 		outbound_session_connect(s);
 		return;
 	}
+	/* Replacing a session that gave up at once would spin on a
+	   host that refuses connections (or limits them, 421): the
+	   sessions still open carry on alone, and the last one defers
+	   what waits (§4.5.4.1: try again later). */
+	dest->throttled = true;
 	if (dest->n_sessions == 1) {
-		/* The last one tried every host: the waiting deliveries
-		   are deferred (§4.5.4.1: try again later). */
 		snprintf(reply, sizeof(reply), "451 4.4.1 %s",
 		    s->last_error);
 		outbound_dest_fail_all(dest, 451, reply);
+		dest->throttled = false;
 	}
 	outbound_session_free(s);
 	outbound_dest_kick_all(dest->ob);
@@ -510,6 +649,15 @@ outbound_session_connect(struct outbound_session *s)
 	set.implicit_tls = dest->route.relay && dest->route.port == 465;
 	set.tls = dest->route.tls_required ? SMTPC_TLS_VERIFY : s->tls;
 	set.tls_name = t->host;
+	if (t->sts_verify)
+		set.tls = SMTPC_TLS_VERIFY;	/* §5: verified or nothing */
+	if (t->n_tlsa > 0) {
+		/* RFC 7672 §2.2: authenticated TLS is mandatory; no
+		   plaintext fallback (only OPPORTUNISTIC has one). */
+		set.tls = SMTPC_TLS_DANE;
+		set.tlsa = t->tlsa;
+		set.tlsa_count = t->n_tlsa;
+	}
 	set.auth_user = dest->route.user;
 	set.auth_password = dest->route.password;
 	set.port = dest->route.port;
@@ -537,7 +685,8 @@ outbound_dest_kick(struct outbound_dest *dest)
 			outbound_session_next(s);
 	}
 	while (dest->head != NULL && dest->n_pending > dest->n_connecting &&
-	    ob->n_sessions < (max > 0 ? max : 1)) {
+	    ob->n_sessions < (max > 0 ? max : 1) &&
+	    !(dest->throttled && dest->n_sessions > 0)) {
 		struct outbound_session *s = xcalloc(1, sizeof(*s));
 
 		s->dest = dest;
@@ -554,6 +703,8 @@ outbound_dest_kick(struct outbound_dest *dest)
 static void
 outbound_dest_free(struct outbound_dest *dest)
 {
+	outbound_sts_cancel(&dest->sts);
+	outbound_sts_policy_clear(&dest->policy);
 	while (dest->sessions != NULL) {
 		struct outbound_delivery *d = dest->sessions->cur;
 
@@ -574,8 +725,11 @@ outbound_dest_free(struct outbound_dest *dest)
 			dest->ob->in_flight--;
 		outbound_delivery_free(d);
 	}
-	for (size_t i = 0; i < dest->n_targets; i++)
+	for (size_t i = 0; i < dest->n_targets; i++) {
 		free(dest->targets[i].host);
+		outbound_dane_free(&dest->targets[i].tlsa,
+		    dest->targets[i].n_tlsa);
+	}
 	free(dest->targets);
 	free(dest->key);
 	free(dest->route.host);
@@ -629,7 +783,8 @@ outbound_dest_kick_all(struct outbound *ob)
 		   the next delivery resolves afresh). A resolving one is
 		   kept: its DNS callbacks hold it. */
 		if (dest->head == NULL && dest->sessions == NULL &&
-		    dest->state != OUTBOUND_DEST_RESOLVING) {
+		    dest->state != OUTBOUND_DEST_RESOLVING &&
+		    dest->sts == NULL) {
 			*pp = dest->next;
 			outbound_dest_free(dest);
 			continue;
@@ -647,6 +802,7 @@ outbound_dest_free_all(struct outbound *ob)
 	/* dns_free (later) cancels the queries resolving ones wait on. */
 	while ((dest = ob->dests) != NULL) {
 		ob->dests = dest->next;
+		outbound_sts_cancel(&dest->sts);	/* before dns_free */
 		if (dest->state == OUTBOUND_DEST_RESOLVING)
 			dns_free(&ob->dns);
 		outbound_dest_free(dest);

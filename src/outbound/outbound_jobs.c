@@ -261,6 +261,25 @@ outbound_jobs_prepare(struct outbound_claim_job *job,
 		free(m);
 		goto out;
 	}
+	if (outbound_dkim_sign(ob, m) == -1) {
+		struct queue_outbound_rcpt *out = outbound_results_add(r,
+		    m->env.id, n);
+
+		/* Unsigned mail from a signing domain may be refused
+		   (DMARC): rather later than unsigned (OpenDKIM's
+		   On-InternalError tempfail). */
+		for (size_t k = 0; k < n; k++) {
+			out[k].idx = m->env.rcpts[idx[k]].idx;
+			out[k].status = "outbound";
+			out[k].last_error = "451 4.3.0 DKIM keys unavailable";
+			out[k].retry_at = job->now +
+			    ob->config->outbound.retry_min;
+		}
+		close(m->fd);
+		queue_envelope_clear(&m->env);
+		free(m);
+		goto out;
+	}
 	for (size_t k = 0; k < n; k++) {
 		struct outbound_route route;
 		char *key = NULL;

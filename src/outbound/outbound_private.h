@@ -19,12 +19,16 @@
 
 struct directory;
 struct dns;
+struct dns_result;
 struct event;
 struct event_base;
 struct smtpc;
+struct smtpc_tlsa;
 struct worker_pool;
 typedef struct ssl_ctx_st SSL_CTX;
 
+/* Debian's DNSSEC root trust anchor (package dns-root-data). */
+#define OUTBOUND_ROOT_KEY "/usr/share/dns/root.key"
 /* Messages claimed but not yet recorded: past this the agent claims no
    more until results come back (memory, open files). */
 #define OUTBOUND_MAX_IN_FLIGHT 2000
@@ -104,6 +108,9 @@ struct outbound {
 
 	struct outbound_dest *dests;
 	unsigned n_sessions;		/* all destinations */
+
+	struct worker_pool *sts_pool;	/* MTA-STS fetches (slow HTTPS) */
+	unsigned sts_jobs;		/* out on sts_pool */
 };
 
 /* outbound.c */
@@ -130,6 +137,95 @@ void outbound_dest_free_all(struct outbound *ob);
 void outbound_jobs_claim(struct outbound *ob);
 /* Records the deliveries done so far. */
 void outbound_jobs_record(struct outbound *ob);
+
+/* outbound_from.c — pure. */
+/* The domain of the one mailbox of the one From field of the message
+   msg[0..len) (header and body; only the header is read), lower-case, as
+   a heap string in *domain_r. Returns 0, or -1 (*domain_r NULL) when
+   there is no such field, several, a list, a group, a domain literal or
+   bad syntax. */
+int outbound_from_domain(const char *msg, size_t len, char **domain_r);
+
+/* outbound_dkim.c — signing, on the worker thread. */
+struct config;
+/* Whether mail with env is ours to sign: an authenticated sender, or a
+   client of [submission] relay_networks. */
+bool outbound_dkim_wanted(const struct config *config,
+    const struct queue_envelope *env);
+/* Signs m (its fd open) when outbound_dkim_wanted and its From domain
+   has active keys: m->prepend gets the DKIM-Signature fields. Returns 0
+   (signed, or nothing to sign, or a key that cannot sign: logged, sent
+   unsigned), or -1 when the keys or the file could not be read (the
+   caller defers). Blocks (SQLite, the file). */
+int outbound_dkim_sign(struct outbound *ob, struct outbound_msg *m);
+
+/* outbound_dane.c — pure. */
+enum outbound_dane {
+	OUTBOUND_DANE_NONE,		/* opportunistic TLS */
+	OUTBOUND_DANE_REQUIRED,		/* TLS verified with the records */
+	OUTBOUND_DANE_TEMPFAIL,		/* skip the host, defer */
+};
+/* The DANE decision for one MX host (RFC 7672 §2.2): chain_secure says
+   whether the MX answer and the host's address answers were all
+   DNSSEC-secure; tlsa is the answer for _PORT._tcp.HOST (NULL: not
+   asked). On REQUIRED, *records_r (heap, free with outbound_dane_free)
+   holds the usable records, their data copied; else NULL and 0. */
+enum outbound_dane outbound_dane_decide(bool chain_secure,
+    const struct dns_result *tlsa, struct smtpc_tlsa **records_r,
+    size_t *n_r);
+/* A deep copy of n records (heap; outbound_dane_free). */
+struct smtpc_tlsa *outbound_dane_copy(const struct smtpc_tlsa *records,
+    size_t n);
+/* Frees records and their data; sets *records to NULL; accepts NULL. */
+void outbound_dane_free(struct smtpc_tlsa **records, size_t n);
+
+/* outbound_sts.c — MTA-STS syntax (RFC 8461), pure. */
+/* RFC 8461 §3.3: senders may cap the policy at 64 KiB. */
+#define OUTBOUND_STS_MAX_POLICY (64 * 1024)
+/* mx lines kept from one policy (real ones list a handful). */
+#define OUTBOUND_STS_MAX_MX 64
+
+enum outbound_sts_mode {
+	OUTBOUND_STS_NONE,
+	OUTBOUND_STS_TESTING,
+	OUTBOUND_STS_ENFORCE,
+};
+
+struct outbound_sts_policy {
+	enum outbound_sts_mode mode;
+	char **mx;			/* patterns, lower-case, heap */
+	size_t n_mx;
+	uint32_t max_age;		/* seconds */
+};
+
+/* The id of an "_mta-sts" TXT record ("v=STSv1; id=..."), written into
+   id_r (1 to 32 alphanumerics and a NUL). 0, or -1 when txt[0..len) is
+   not an STSv1 record or has no valid id. */
+int outbound_sts_txt_id(const char *txt, size_t len, char id_r[33]);
+/* Parses a policy file. 0 with *policy filled (outbound_sts_policy_clear
+   frees), or -1 with *error_r static and *policy empty. */
+int outbound_sts_policy_parse(const char *text, size_t len,
+    struct outbound_sts_policy *policy, const char **error_r);
+void outbound_sts_policy_clear(struct outbound_sts_policy *policy);
+/* Whether host (an MX name, lower or upper case, final dot optional)
+   matches one of policy's mx patterns (§4.1: "*." covers one label). */
+bool outbound_sts_policy_match(const struct outbound_sts_policy *policy,
+    const char *host);
+const char *outbound_sts_mode_name(enum outbound_sts_mode mode);
+
+/* outbound_sts_fetch.c — the policy of a domain (DNS, cache, HTTPS). */
+struct outbound_sts_lookup;
+/* policy is the one in force (valid during the call), or NULL: none. */
+typedef void outbound_sts_done_fn(const struct outbound_sts_policy *policy,
+    void *ctx);
+/* Starts finding domain's policy; done runs once, later, on the agent's
+   thread, unless cancelled. Never returns NULL. */
+struct outbound_sts_lookup *outbound_sts_lookup(struct outbound *ob,
+    const char *domain, outbound_sts_done_fn *done, void *ctx);
+/* done will not run. Sets *l to NULL; accepts NULL. Before dns_free. */
+void outbound_sts_cancel(struct outbound_sts_lookup **l);
+/* curl_global_init, once, before threads use curl. */
+void outbound_sts_global_init(void);
 
 /* outbound_bounce.c — DSNs, on the worker thread. */
 /* Sends (queues) the report about rcpts (indexes into env->rcpts, each

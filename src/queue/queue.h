@@ -277,4 +277,16 @@ struct queue_stats {
 	uint64_t failed;	/* commits answered ok=false */
 };
 void queue_stats(struct queue *queue, struct queue_stats *stats_r);
+/* --- MTA-STS policy cache (RFC 8461 §3.3) -------------------------------
+   One row per recipient domain: the TXT id the policy was fetched under,
+   the policy text as served, when it expires (fetched + max_age). Both
+   block on SQLite: the outbound agent's worker threads only. */
+/* 0 with *policy_id_r and *policy_r (heap) and *expires_r, 1 when the
+   domain has no row, -1 with *error_r (heap). */
+int queue_mta_sts_get(struct queue *q, const char *domain,
+    char **policy_id_r, char **policy_r, time_t *expires_r, char **error_r);
+/* Stores (or replaces) the row of domain. 0, or -1 with *error_r. */
+int queue_mta_sts_put(struct queue *q, const char *domain,
+    const char *policy_id, const char *policy, time_t fetched,
+    time_t expires, char **error_r);
 #endif

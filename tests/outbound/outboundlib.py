@@ -40,7 +40,8 @@ def stub():
 @pytest.fixture(scope="module")
 def sink():
     s = SmtpSink(rcpt_replies={"bad@remote.example": "550 5.1.1 no such user",
-                               "later@remote.example": "450 4.2.0 try later"})
+                               "later@remote.example": "450 4.2.0 try later"},
+                 size=50 * 1024 * 1024)
     s.start()
     yield s
     s.stop()
