@@ -162,7 +162,10 @@ struct config_outbound {
 	char *resolver;			/* "IP[@PORT]" forwarder for
 					   libunbound; NULL: /etc/resolv.conf */
 	char *trust_anchor;		/* DNSSEC root key file (DANE); NULL:
-					   Debian's dns-root-data when present */
+					   Debian's dns-root-data when present
+					   and no resolver is set (a forwarder
+					   that strips DNSSEC would fail every
+					   answer) */
 	char *tls_ca_file;		/* CA bundle for verifying MTA-STS
 					   and relay hosts; NULL: system */
 	uint16_t mta_sts_port;		/* HTTPS port of policy hosts; 443 */
