@@ -35,6 +35,20 @@ dkim_algorithm_parse(const char *name, enum dkim_algorithm *algorithm_r)
 	return 0;
 }
 
+/* Stored keys are never encrypted. Without this callback OpenSSL asks
+   for a pass phrase on /dev/tty, or reads one from stdin when there is no
+   terminal: the CLI would stop at a prompt and the daemon would take
+   whatever its stdin holds. */
+static int
+dkim_key_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 EVP_PKEY *
 dkim_key_load(enum dkim_algorithm algorithm, const char *pem,
     const char **error_r)
@@ -43,7 +57,8 @@ dkim_key_load(enum dkim_algorithm algorithm, const char *pem,
 	EVP_PKEY *key = NULL;
 
 	if (bio != NULL)
-		key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		key = PEM_read_bio_PrivateKey(bio, NULL,
+		    dkim_key_no_passphrase, NULL);
 	BIO_free(bio);
 	if (key == NULL) {
 		*error_r = "bad private key";

@@ -10,10 +10,12 @@
 #include "dkim/dkim_tag.h"
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "lib/buf.h"
 #include "lib/test.h"
@@ -358,6 +360,48 @@ static const char test_msg[] =
     "\r\n";
 
 /* Writes a file; the test fails when it cannot. */
+/* An encrypted key is refused without asking for a pass phrase: OpenSSL's
+   default reads one from the terminal, or from stdin without one, where
+   this test puts the right pass phrase. */
+static void
+test_key_encrypted(void)
+{
+	char *pem = NULL, *pub = NULL, *enc = NULL;
+	const char *error = NULL;
+	int fds[2], saved;
+
+	TEST_EQ_INT(dkim_key_generate(DKIM_ALGORITHM_ED25519, 0, &pem, &pub,
+	    &error), 0);
+	BIO *in = BIO_new_mem_buf(pem, -1), *out = BIO_new(BIO_s_mem());
+	EVP_PKEY *key = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
+	char *data;
+	long len;
+
+	TEST_ASSERT(key != NULL && PEM_write_bio_PrivateKey(out, key,
+	    EVP_aes_128_cbc(), NULL, 0, NULL, (void *)"secret-pw") == 1);
+	len = BIO_get_mem_data(out, &data);
+	enc = xstrndup(data, (size_t)len);
+	EVP_PKEY_free(key);
+	BIO_free(in);
+	BIO_free(out);
+
+	TEST_EQ_INT(pipe(fds), 0);
+	TEST_EQ_INT(write(fds[1], "secret-pw\n", 10), 10);
+	close(fds[1]);
+	saved = dup(0);
+	dup2(fds[0], 0);
+	close(fds[0]);
+	char *again = dkim_key_public(DKIM_ALGORITHM_ED25519, enc, &error);
+	dup2(saved, 0);
+	close(saved);
+	TEST_ASSERT(again == NULL);
+	TEST_EQ_STR(error, "bad private key");
+	free(again);
+	free(enc);
+	free(pem);
+	free(pub);
+}
+
 static void
 test_write(const char *path, const char *data, size_t len)
 {
@@ -582,6 +626,7 @@ int
 main(void)
 {
 	TEST_RUN(test_rfc6376_example);
+	TEST_RUN(test_key_encrypted);
 	TEST_RUN(test_body_cases);
 	TEST_RUN(test_body_long);
 	TEST_RUN(test_header_cases);

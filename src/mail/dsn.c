@@ -1,8 +1,9 @@
 /* dsn.c — RFC 3464 delivery status notifications, built as one buffer.
    Every value that came from a peer (addresses, the remote reply, ENVID)
-   is written through dsn_value(), which turns control bytes into spaces
-   and caps the length: a remote server's reply must never add a header
-   field or end a MIME part. The boundary is checked against the original,
+   is written through dsn_value_utf8(), which turns control bytes into
+   spaces, stray 8-bit bytes into '?' and caps the length: a remote
+   server's reply must never add a header field or end a MIME part, nor
+   make a 7-bit part 8-bit. Text lines are wrapped under 998 octets. The boundary is checked against the original,
    which is copied as it is (it may hold anything a MIME part can). */
 #include "mail/dsn.h"
 
@@ -11,10 +12,13 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/utf8.h"
 
 /* Longest value copied from a peer into a field or a text line: well under
    RFC 5322's 998 even after a name and an address. */
 #define DSN_VALUE_MAX 512
+/* Columns of the text part's lines, where they have spaces to break at. */
+#define DSN_TEXT_WIDTH 78
 /* RFC 2046 §5.1.1: a boundary has at most 70 characters; the base leaves
    room for ".N". */
 #define DSN_BOUNDARY_MAX 70
@@ -60,18 +64,40 @@ dsn_date(struct buf *out, time_t t)
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* Copies a peer's value: control bytes become spaces; with utf8 a
+   well-formed UTF-8 character (not a C1 control) stays, every other
+   8-bit byte becomes '?'. A remote reply is not ours to label: in a
+   us-ascii part or a message/delivery-status (RFC 3464 §2.1: 7-bit) its
+   stray 8-bit bytes would make the report invalid MIME. */
+static int
+dsn_value_utf8(struct buf *out, const char *s, bool utf8)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strnlen(s, DSN_VALUE_MAX);
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8 ? utf8_nonascii_len(p + i, len - i) : 0;
+
+		if (n > 0) {
+			if (buf_append(out, s + i, n) < 0)
+				return -1;
+			i += n;
+			continue;
+		}
+		char w = p[i] < 0x20 || p[i] == 0x7f ? ' ' :
+		    p[i] >= 0x80 ? '?' : (char)p[i];
+		if (buf_append(out, &w, 1) < 0)
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+/* Addresses keep their UTF-8 (SMTPUTF8 recipients, RFC 6533 "utf-8"). */
 static int
 dsn_value(struct buf *out, const char *s)
 {
-	size_t len = strnlen(s, DSN_VALUE_MAX);
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char w = c < 0x20 || c == 0x7f ? ' ' : (char)c;
-		if (buf_append(out, &w, 1) < 0)
-			return -1;
-	}
-	return 0;
+	return dsn_value_utf8(out, s, true);
 }
 
 static bool
@@ -81,6 +107,51 @@ dsn_has_8bit(const char *s, size_t len)
 		if ((unsigned char)s[i] >= 0x80)
 			return true;
 	return false;
+}
+
+/* Whether a value written with dsn_value_utf8(utf8) puts 8-bit bytes in
+   the report. */
+static bool
+dsn_value_is_8bit(const char *s, bool utf8)
+{
+	return s != NULL && utf8 && dsn_has_8bit(s, strnlen(s,
+	    DSN_VALUE_MAX));
+}
+
+/* Appends line[0..len) and CRLF, broken at spaces into lines of at most
+   DSN_TEXT_WIDTH columns, continuation lines indented by four (Postfix's
+   bounce layout). A long address, host name and reply on one line would
+   pass RFC 5322's 998 octets, and a relay refuses such a report; no word
+   here is longer than DSN_VALUE_MAX plus a few, so no line is either. */
+static int
+dsn_text_wrap(struct buf *out, const char *line, size_t len)
+{
+	size_t col = 0, i = 0;
+	int ret = 0;
+
+	while (i < len) {
+		size_t word = i, end;
+
+		while (word < len && line[word] == ' ')
+			word++;
+		if (word == len)
+			break;		/* trailing spaces */
+		for (end = word; end < len && line[end] != ' '; end++)
+			;
+		if (col > 0 && col + (word - i) + (end - word) >
+		    DSN_TEXT_WIDTH) {
+			ret |= buf_append_str(out, "\r\n    ");
+			col = 4;
+		} else {
+			ret |= buf_append(out, line + i, word - i);
+			col += word - i;
+		}
+		ret |= buf_append(out, line + word, end - word);
+		col += end - word;
+		i = end;
+	}
+	ret |= buf_append_str(out, "\r\n");
+	return ret < 0 ? -1 : 0;
 }
 
 static bool
@@ -224,35 +295,40 @@ dsn_text_intro(const struct dsn_report *r, enum dsn_action worst,
 }
 
 static int
-dsn_text_rcpt(const struct dsn_recipient *rc, struct buf *out)
+dsn_text_rcpt(const struct dsn_recipient *rc, bool utf8, struct buf *out)
 {
-	int ret = buf_append_str(out, "\r\n<");
+	struct buf line;
+	int ret;
 
-	ret |= dsn_value(out, rc->address);
-	ret |= buf_append_str(out, ">: ");
+	buf_init(&line, 0);
+	ret = buf_append_str(&line, "<");
+	ret |= dsn_value(&line, rc->address);
+	ret |= buf_append_str(&line, ">: ");
 	if (rc->remote_mta != NULL) {
-		ret |= buf_append_str(out, rc->action == DSN_ACTION_DELIVERED ||
+		ret |= buf_append_str(&line, rc->action == DSN_ACTION_DELIVERED ||
 		    rc->action == DSN_ACTION_RELAYED ? "delivery via " : "host ");
-		ret |= dsn_value(out, rc->remote_mta);
-		ret |= buf_append_str(out, rc->action == DSN_ACTION_DELIVERED ||
+		ret |= dsn_value_utf8(&line, rc->remote_mta, utf8);
+		ret |= buf_append_str(&line, rc->action == DSN_ACTION_DELIVERED ||
 		    rc->action == DSN_ACTION_RELAYED ? ": " : " said: ");
 	}
 	if (rc->diagnostic != NULL)
-		ret |= dsn_value(out, rc->diagnostic);
+		ret |= dsn_value_utf8(&line, rc->diagnostic, utf8);
 	else if (rc->action == DSN_ACTION_FAILED)
-		ret |= buf_append_str(out, "delivery failed");
+		ret |= buf_append_str(&line, "delivery failed");
 	else if (rc->action == DSN_ACTION_DELAYED)
-		ret |= buf_append_str(out, "delivery temporarily suspended");
+		ret |= buf_append_str(&line, "delivery temporarily suspended");
 	else
-		ret |= buf_printf(out, "%s", dsn_action_name(rc->action));
+		ret |= buf_printf(&line, "%s", dsn_action_name(rc->action));
 	ret |= buf_append_str(out, "\r\n");
+	ret |= dsn_text_wrap(out, line.data, line.len);
+	buf_clear(&line);
 	return ret < 0 ? -1 : 0;
 }
 
 /* RFC 3464 §2.3 per-recipient fields; RFC 6533 §3 "utf-8" address type
    for non-ASCII addresses. */
 static int
-dsn_status_rcpt(const struct dsn_recipient *rc, struct buf *out)
+dsn_status_rcpt(const struct dsn_recipient *rc, bool utf8, struct buf *out)
 {
 	int ret = buf_printf(out, "\r\nFinal-Recipient: %s; ",
 	    dsn_has_8bit(rc->address, strlen(rc->address)) ? "utf-8" :
@@ -261,17 +337,17 @@ dsn_status_rcpt(const struct dsn_recipient *rc, struct buf *out)
 	ret |= dsn_value(out, rc->address);
 	if (rc->orcpt != NULL) {
 		ret |= buf_append_str(out, "\r\nOriginal-Recipient: ");
-		ret |= dsn_value(out, rc->orcpt);
+		ret |= dsn_value_utf8(out, rc->orcpt, utf8);
 	}
 	ret |= buf_printf(out, "\r\nAction: %s\r\nStatus: %s",
 	    dsn_action_name(rc->action), rc->status);
 	if (rc->remote_mta != NULL) {
 		ret |= buf_append_str(out, "\r\nRemote-MTA: dns; ");
-		ret |= dsn_value(out, rc->remote_mta);
+		ret |= dsn_value_utf8(out, rc->remote_mta, utf8);
 	}
 	if (rc->diagnostic != NULL) {
 		ret |= buf_append_str(out, "\r\nDiagnostic-Code: smtp; ");
-		ret |= dsn_value(out, rc->diagnostic);
+		ret |= dsn_value_utf8(out, rc->diagnostic, utf8);
 	}
 	if (rc->last_attempt != 0) {
 		ret |= buf_append_str(out, "\r\nLast-Attempt-Date: ");
@@ -365,11 +441,21 @@ dsn_build(const struct dsn_report *r, struct buf *out, const char **error_r)
 	size_t orig_len = full ? r->original_len :
 	    dsn_header_len(r->original, r->original_len);
 	bool orig_8bit = dsn_has_8bit(r->original, orig_len);
+	/* Peers' texts keep UTF-8 only where the report may carry it (the
+	   RFC 6533 types); addresses always do. */
+	bool utf8 = r->smtputf8;
 	bool text_8bit = false;
-	for (size_t i = 0; i < r->n_recipients; i++)
-		if (dsn_has_8bit(r->recipients[i].address,
-		    strlen(r->recipients[i].address)))
+	for (size_t i = 0; i < r->n_recipients; i++) {
+		const struct dsn_recipient *rc = &r->recipients[i];
+
+		if (dsn_has_8bit(rc->address, strlen(rc->address)) ||
+		    dsn_value_is_8bit(rc->diagnostic, utf8) ||
+		    dsn_value_is_8bit(rc->remote_mta, utf8) ||
+		    dsn_value_is_8bit(rc->orcpt, utf8))
 			text_8bit = true;
+	}
+	if (dsn_value_is_8bit(r->envid, utf8))
+		text_8bit = true;
 
 	dsn_boundary(r, boundary);
 	ret |= dsn_header(r, worst, boundary, orig_8bit || text_8bit, out);
@@ -383,7 +469,7 @@ dsn_build(const struct dsn_report *r, struct buf *out, const char **error_r)
 	ret |= buf_append_str(out, "\r\n");
 	ret |= dsn_text_intro(r, worst, out);
 	for (size_t i = 0; i < r->n_recipients; i++)
-		ret |= dsn_text_rcpt(&r->recipients[i], out);
+		ret |= dsn_text_rcpt(&r->recipients[i], utf8, out);
 	ret |= buf_append_str(out, "\r\n");
 
 	/* 2: the delivery status (RFC 3464 §2.2, §2.3). */
@@ -395,7 +481,7 @@ dsn_build(const struct dsn_report *r, struct buf *out, const char **error_r)
 	ret |= buf_printf(out, "\r\nReporting-MTA: dns; %s\r\n", r->reporting_mta);
 	if (r->envid != NULL) {
 		ret |= buf_append_str(out, "Original-Envelope-Id: ");
-		ret |= dsn_value(out, r->envid);
+		ret |= dsn_value_utf8(out, r->envid, utf8);
 		ret |= buf_append_str(out, "\r\n");
 	}
 	if (r->arrival != 0) {
@@ -404,7 +490,7 @@ dsn_build(const struct dsn_report *r, struct buf *out, const char **error_r)
 		ret |= buf_append_str(out, "\r\n");
 	}
 	for (size_t i = 0; i < r->n_recipients; i++)
-		ret |= dsn_status_rcpt(&r->recipients[i], out);
+		ret |= dsn_status_rcpt(&r->recipients[i], utf8, out);
 	ret |= buf_append_str(out, "\r\n");
 
 	/* 3: the original, or its header (RFC 3462 text/rfc822-headers;

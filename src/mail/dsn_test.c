@@ -84,8 +84,8 @@ static const char want_failed[] =
     "\r\n"
     "                   The mail system\r\n"
     "\r\n"
-    "<bob@remote.example>: host mx.remote.example said: 550 5.1.1 "
-    "<bob@remote.example>: no such user\r\n"
+    "<bob@remote.example>: host mx.remote.example said: 550 5.1.1\r\n"
+    "    <bob@remote.example>: no such user\r\n"
     "\r\n"
     "--Q1.1/mail.example.org\r\n"
     "Content-Description: Delivery report\r\n"
@@ -310,6 +310,83 @@ test_hostile(void)
 	free(msg);
 }
 
+/* No line of the report passes RFC 5322's 998 octets: an address, a
+   host name and a reply at their longest used to make one text line of
+   over 1500 (and a relay refuses the whole report for it). */
+static void
+test_long_lines(void)
+{
+	struct dsn_recipient rc = test_rcpt();
+	struct dsn_report r = test_report(&rc, 1);
+	char addr[300], host[300], diag[1100];
+
+	memset(addr, 'a', sizeof(addr) - 1);
+	addr[sizeof(addr) - 1] = '\0';
+	addr[100] = '@';
+	memset(host, 'h', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	/* A reply of words, and one of a single 1000-byte word. */
+	for (size_t i = 0; i < sizeof(diag) - 1; i++)
+		diag[i] = i % 10 == 9 ? ' ' : 'w';
+	diag[sizeof(diag) - 1] = '\0';
+	rc.address = addr;
+	rc.remote_mta = host;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			memset(diag, 'x', sizeof(diag) - 1);
+		rc.diagnostic = diag;
+		char *msg = test_build(&r);
+		size_t longest = 0;
+
+		for (const char *p = msg; *p != '\0';) {
+			const char *eol = strstr(p, "\r\n");
+			size_t n = eol != NULL ? (size_t)(eol - p) : strlen(p);
+
+			if (n > longest)
+				longest = n;
+			p += n + (eol != NULL ? 2 : 0);
+		}
+		TEST_ASSERT(longest <= 998);
+		TEST_ASSERT(strstr(msg, "\r\n    ") != NULL);
+		test_structure(msg, "multipart/report text/plain "
+		    "message/delivery-status message/rfc822");
+		free(msg);
+	}
+}
+
+/* A remote reply's 8-bit bytes never make a 7-bit part 8-bit: without
+   SMTPUTF8 they become '?'; with it, well-formed UTF-8 stays and the text
+   part says utf-8. */
+static void
+test_8bit_reply(void)
+{
+	struct dsn_recipient rc = test_rcpt();
+	struct dsn_report r = test_report(&rc, 1);
+
+	rc.diagnostic = "550 5.1.1 \xff\xfe bad \xc3\xa9t\xc3";
+	rc.remote_mta = "mx.\xc3\xa9.example";
+	char *msg = test_build(&r);
+	TEST_ASSERT(strstr(msg, "Diagnostic-Code: smtp; 550 5.1.1 ?? bad "
+	    "??t?\r\n") != NULL);
+	TEST_ASSERT(strstr(msg, "Remote-MTA: dns; mx.??.example\r\n") != NULL);
+	TEST_ASSERT(strstr(msg, "charset=us-ascii") != NULL);
+	for (const char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80) {
+			TEST_ASSERT(!"8-bit byte in the report");
+			break;
+		}
+	TEST_ASSERT(strstr(msg, "Content-Transfer-Encoding") == NULL);
+	free(msg);
+
+	r.smtputf8 = true;
+	msg = test_build(&r);
+	TEST_ASSERT(strstr(msg, "Diagnostic-Code: smtp; 550 5.1.1 ?? bad "
+	    "\xc3\xa9t?\r\n") != NULL);
+	TEST_ASSERT(strstr(msg, "charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n") != NULL);
+	free(msg);
+}
+
 static void
 test_refused(void)
 {
@@ -355,6 +432,8 @@ main(void)
 	TEST_RUN(test_delayed_and_success);
 	TEST_RUN(test_utf8);
 	TEST_RUN(test_hostile);
+	TEST_RUN(test_long_lines);
+	TEST_RUN(test_8bit_reply);
 	TEST_RUN(test_refused);
 	return test_done();
 }

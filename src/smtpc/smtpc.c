@@ -239,6 +239,9 @@ smtpc_on_input(struct conn *conn, void *ctx)
 		if (ret == 0)
 			return;
 		if (ret == -1) {
+			/* conn_read_line sets no line on -1: log what is
+			   buffered (log_str caps it), not a stale pointer. */
+			conn_peek(conn, &line, &len);
 			error = "reply line too long";
 			goto bad;
 		}

@@ -164,7 +164,8 @@ struct smtpc_result {
 	enum smtpc_stage stage;	/* where it ended (DONE when data was
 				   answered) */
 	bool usable;		/* the connection can take another
-				   transaction (smtpc_send again) */
+				   transaction (smtpc_send again); never
+				   after a 421 (RFC 5321 §3.8) */
 };
 
 /* res is valid during the call only; copy what must outlive it. */

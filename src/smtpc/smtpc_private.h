@@ -75,6 +75,7 @@ struct smtpc_txn {
 	bool mail_ok;
 	struct smtpc_reply mail_reply;	/* MAIL's refusal */
 	bool dot_ignored;	/* 354 without recipients: "." alone */
+	bool saw_421;		/* the server is closing: not reusable */
 	bool pipelined;
 	bool data_sent;		/* DATA pipelined or sent */
 	bool bdat;
@@ -82,7 +83,9 @@ struct smtpc_txn {
 	uint64_t off;		/* bytes of prepend+file sent */
 	uint64_t total;		/* prepend_len + size */
 	bool at_line_start;	/* dot-stuffing state */
-	bool last_was_lf;	/* the body so far ends in LF */
+	bool prev_cr;		/* the last body byte was CR */
+	bool last_was_lf;	/* the body so far ends in LF (sent as
+				   CRLF, bare or not) */
 	smtpc_done_cb *done;
 	void *ctx;
 };

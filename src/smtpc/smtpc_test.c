@@ -3,7 +3,9 @@
    event_base here): greeting failure, multiline replies, HELO fallback,
    pipelining, 4xx/5xx per recipient, dot-stuffing, BDAT, STARTTLS with a
    generated certificate, DANE-EE with a matching and a wrong TLSA record,
-   AUTH, SMTPUTF8 refusal, reuse, timeouts, a server closing mid-DATA. */
+   AUTH, SMTPUTF8 refusal, reuse, timeouts, a server closing mid-DATA,
+   and hostile servers: bare LFs in the body, "250" to DATA, a 421, a
+   reply line over the limit; ORCPT=utf-8 encoding. */
 #include "smtpc/smtpc.h"
 
 #include <netinet/in.h>
@@ -24,6 +26,8 @@
 #include "lib/test.h"
 #include "lib/tls.h"
 #include "lib/xmalloc.h"
+#include "smtp/smtp_reply.h"
+#include "smtp/smtp_xtext.h"
 
 static char *cert_file, *key_file;
 static SSL_CTX *server_ctx, *client_ctx;
@@ -33,7 +37,8 @@ static SSL_CTX *server_ctx, *client_ctx;
 /* Script steps: "S..." send the rest plus CRLF; "C..." read a line, it
    must start with the rest; "P..." as C, and the line must have arrived
    with the previous one (pipelined); "D" read DATA to ".", keep it; "B"
-   read a BDAT chunk (the size from the last line); "T" TLS handshake;
+   read a BDAT chunk (the size from the last line); "R" read DATA raw up
+   to CRLF.CRLF, keep it; "T" TLS handshake;
    "X" close; "W" wait for the client to close. */
 struct fake {
 	const char *const *script;
@@ -108,6 +113,29 @@ fake_exact(struct fake *f, size_t n)
 	return 0;
 }
 
+/* The DATA bytes exactly as sent, up to and including "<CRLF>.<CRLF>"
+   (the only end RFC 5321 §4.1.1.4 knows), into f->data. */
+static int
+fake_raw_data(struct fake *f)
+{
+	char tmp[4096];
+	const char *end;
+
+	while ((end = f->in.len > 0 ? memmem(f->in.data, f->in.len,
+	    "\r\n.\r\n", 5) : NULL) == NULL) {
+		ssize_t n = fake_recv(f, tmp, sizeof(tmp));
+
+		if (n <= 0)
+			return -1;
+		buf_append(&f->in, tmp, (size_t)n);
+	}
+	size_t len = (size_t)(end - f->in.data) + 5;
+
+	buf_append(&f->data, f->in.data, len);
+	buf_consume(&f->in, len);
+	return 0;
+}
+
 static void *
 fake_main(void *arg)
 {
@@ -152,6 +180,10 @@ fake_main(void *arg)
 				xfree(&line);
 			}
 			xfree(&line);
+			break;
+		case 'R':
+			if (fake_raw_data(f) == -1)
+				goto out;
 			break;
 		case 'B':
 			if (last == NULL || fake_exact(f,
@@ -719,6 +751,182 @@ test_close_mid_data(void)
 	run_clear(&r);
 }
 
+/* A body with bare LFs, a CRLF split over two 64 KiB reads and no CRLF
+   at the end goes out as CRLF lines ending in "<CRLF>.<CRLF>": before,
+   the final bare LF made it "<LF>.<CRLF>" and the session hung. */
+static void
+test_data_bare_lf(void)
+{
+	static const char *const script[] = { "S220 x", "CEHLO", "S250 x",
+		"CMAIL", "S250 ok", "CRCPT", "S250 ok", "CRCPT", "S250 ok",
+		"CDATA", "S354 go", "R", "S250 2.0.0 ok", "CQUIT", "S221", "X",
+		NULL };
+	struct smtpc_settings set = settings();
+	struct smtpc_message msg = { .mail_from = "s@here.test",
+	    .rcpts = two_rcpts, .rcpt_count = 2 };
+	struct buf text, want;
+	struct fake f;
+	struct run r;
+
+	buf_init(&text, 0);
+	buf_init(&want, 0);
+	buf_append_str(&text, "Subject: lf\n\n.dot\nmid\r\n");
+	buf_append_str(&want, "Subject: lf\r\n\r\n..dot\r\nmid\r\n");
+	while (text.len < 64 * 1024 - 1) {
+		buf_append_str(&text, "x");
+		buf_append_str(&want, "x");
+	}
+	buf_append_str(&text, "\r\n.end\n");	/* CR ends the first read */
+	buf_append_str(&want, "\r\n..end\r\n.\r\n");
+	msg.fd = temp_message(text.data);
+	msg.size = text.len;
+	set.data_timeout_ms = 2000;
+	run_session(&r, script, &set, &msg, 1, &f);
+	TEST_EQ_INT(r.rcpt[0][0].code, 250);
+	TEST_EQ_INT(r.rcpt[0][1].code, 250);
+	fake_finish(&f);
+	TEST_EQ_INT(f.data.len, want.len);
+	TEST_ASSERT(f.data.len == want.len &&
+	    memcmp(f.data.data, want.data, want.len) == 0);
+	fake_clear(&f);
+	buf_clear(&text);
+	buf_clear(&want);
+	close(msg.fd);
+	run_clear(&r);
+}
+
+/* "250" to DATA (a server out of step) is no verdict on the message: it
+   used to mark both recipients delivered without a body having been
+   sent. */
+static void
+test_data_answered_250(void)
+{
+	static const char *const script[] = { "S220 x", "CEHLO",
+		"S250-x", "S250 PIPELINING", "CMAIL", "PRCPT", "PRCPT", "PDATA",
+		"S250 ok", "S250 ok", "S250 ok", "S250 2.0.0 queued", "W",
+		NULL };
+	struct smtpc_settings set = settings();
+	struct smtpc_message msg = { .mail_from = "s@here.test",
+	    .rcpts = two_rcpts, .rcpt_count = 2 };
+	struct fake f;
+	struct run r;
+
+	msg.fd = temp_message(body);
+	msg.size = strlen(body);
+	run_session(&r, script, &set, &msg, 1, &f);
+	TEST_EQ_INT(r.done_count, 1);
+	TEST_EQ_INT(r.accepted[0], 0);
+	TEST_EQ_INT(r.rcpt[0][0].code, 451);
+	TEST_EQ_STR(r.rcpt[0][1].enhanced, "4.5.0");
+	TEST_ASSERT(!r.usable[0]);
+	fake_finish(&f);
+	fake_clear(&f);
+	close(msg.fd);
+	run_clear(&r);
+}
+
+/* ORCPT=utf-8 goes out in utf-8-addr-xtext (RFC 6533 §3); it was sent
+   as "+C3+B6", which a strict server (ours) refuses with the whole RCPT. */
+static void
+test_orcpt_utf8(void)
+{
+	static const char *const script[] = { "S220 x", "CEHLO",
+		"S250-x", "S250 DSN", "CMAIL", "S250 ok",
+		"CRCPT TO:<a@remote.test> ORCPT=utf-8;j\\x{F6}rg\\x{2B}t\\x{3D}"
+		    "\\x{5C}\\x{1F642}@x",
+		"S550 no", "CRCPT TO:<b@remote.test> ORCPT=rfc822;b+2Bc@x",
+		"S550 no", "CRCPT TO:<c@remote.test>", "S550 no", "CQUIT",
+		"S221", "X", NULL };
+	struct smtpc_rcpt rcpts[] = {
+		{ .address = "a@remote.test",
+		  .orcpt = "utf-8;j\xc3\xb6rg+t=\\\xf0\x9f\x99\x82@x" },
+		{ .address = "b@remote.test", .orcpt = "RFC822;b+c@x" },
+		{ .address = "c@remote.test", .orcpt = "x400;c" },
+	};
+	struct smtpc_settings set = settings();
+	struct smtpc_message msg = { .mail_from = "s@here.test",
+	    .rcpts = rcpts, .rcpt_count = 3 };
+	struct fake f;
+	struct run r;
+
+	msg.fd = temp_message("x\r\n");
+	msg.size = 3;
+	run_session(&r, script, &set, &msg, 1, &f);
+	TEST_EQ_INT(r.done_count, 1);
+	TEST_EQ_INT(r.rcpt[0][2].code, 550);
+	fake_finish(&f);
+	/* What our own server's parser makes of it is the original. */
+	struct buf dec;
+	const char *v = strstr(f.lines.data, "ORCPT=utf-8;");
+
+	buf_init(&dec, 0);
+	TEST_ASSERT(v != NULL);
+	if (v != NULL) {
+		v += strlen("ORCPT=utf-8;");
+		TEST_EQ_INT(smtp_xtext_decode_utf8(v, strcspn(v, "\n"), &dec),
+		    0);
+		buf_append(&dec, "", 1);
+		TEST_EQ_STR(dec.data, "j\xc3\xb6rg+t=\\\xf0\x9f\x99\x82@x");
+	}
+	TEST_ASSERT(strstr(f.lines.data, "RCPT TO:<c@remote.test>\n") != NULL);
+	buf_clear(&dec);
+	fake_clear(&f);
+	close(msg.fd);
+	run_clear(&r);
+}
+
+/* A 421 (the server is closing) leaves the connection unusable: it used
+   to be offered for the next message, which then only met a dead
+   connection and waited for its retry. */
+static void
+test_421_not_reused(void)
+{
+	static const char *const script[] = { "S220 x", "CEHLO", "S250 x",
+		"CMAIL", "S421 4.3.2 shutting down", "W", NULL };
+	struct smtpc_settings set = settings();
+	struct smtpc_message msg = { .mail_from = "s@here.test",
+	    .rcpts = two_rcpts, .rcpt_count = 2 };
+	struct fake f;
+	struct run r;
+
+	msg.fd = temp_message("x\r\n");
+	msg.size = 3;
+	set.command_timeout_ms = 1000;
+	run_session(&r, script, &set, &msg, 2, &f);
+	TEST_EQ_INT(r.done_count, 1);
+	TEST_EQ_INT(r.rcpt[0][0].code, 421);
+	TEST_EQ_STR(r.rcpt[0][1].enhanced, "4.3.2");
+	TEST_ASSERT(!r.usable[0]);
+	fake_finish(&f);
+	fake_clear(&f);
+	close(msg.fd);
+	run_clear(&r);
+}
+
+/* A greeting longer than a reply line may be, without a line end: the
+   session fails cleanly. The error path logged the line through a
+   pointer conn_read_line had not set (a crash, or stack bytes in the
+   log). */
+static void
+test_reply_line_too_long(void)
+{
+	static char big[SMTP_REPLY_LINE_MAX + 600];
+	static const char *const script[] = { big, "W", NULL };
+	struct smtpc_settings set = settings();
+	struct fake f;
+	struct run r;
+
+	memset(big, 'x', sizeof(big) - 1);
+	memcpy(big, "S220-", 5);
+	big[sizeof(big) - 1] = '\0';
+	run_session(&r, script, &set, NULL, 0, &f);
+	TEST_ASSERT(r.got_ready && !r.ready_ok);
+	TEST_EQ_INT(r.stage, SMTPC_STAGE_GREETING);
+	TEST_EQ_INT(r.code, 421);
+	fake_finish(&f);
+	fake_clear(&f);
+}
+
 static void
 test_connect_refused(void)
 {
@@ -773,6 +981,11 @@ main(void)
 	TEST_RUN(test_timeout);
 	TEST_RUN(test_close_mid_data);
 	TEST_RUN(test_connect_refused);
+	TEST_RUN(test_data_bare_lf);
+	TEST_RUN(test_data_answered_250);
+	TEST_RUN(test_orcpt_utf8);
+	TEST_RUN(test_421_not_reused);
+	TEST_RUN(test_reply_line_too_long);
 	SSL_CTX_free(server_ctx);
 	SSL_CTX_free(client_ctx);
 	unlink(cert_file);

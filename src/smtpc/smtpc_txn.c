@@ -1,7 +1,8 @@
 /* smtpc_txn.c — one mail transaction on a ready session (smtpc.h): MAIL
    FROM with its parameters, RCPT per recipient, then DATA with the body
-   dot-stuffed (RFC 5321 §4.5.2) or one BDAT ... LAST (RFC 3030) with the
-   body as it is. With PIPELINING (RFC 2920 §3.1) MAIL, every RCPT and
+   dot-stuffed (RFC 5321 §4.5.2) and bare LFs sent as CRLF, or one BDAT
+   ... LAST (RFC 3030) with the body as it is. DATA's only good reply is
+   354; a 2xx there means the server is out of step and decides nothing. With PIPELINING (RFC 2920 §3.1) MAIL, every RCPT and
    DATA go out in one write and the replies are matched in order; a 354
    that arrives although no recipient was accepted gets a lone "." so the
    session stays in step. The body (prepend bytes, then the file from
@@ -14,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/utf8.h"
 #include "lib/xmalloc.h"
 #include "smtp/smtp_xtext.h"
 
@@ -73,7 +76,10 @@ smtpc_txn_finish(struct smtpc *c, bool usable)
 		if (r->code / 100 == 2)
 			t->res.accepted++;
 	}
-	t->res.usable = usable && c->conn != NULL;
+	/* RFC 5321 §3.8: 421 says the server is closing the channel; the
+	   next message must not be handed to it (it would only get a lost
+	   connection and wait for its retry). */
+	t->res.usable = usable && c->conn != NULL && !t->saw_421;
 	if (t->res.usable) {
 		c->phase = SMTPC_PHASE_READY;
 		smtpc_set_reply_timeout(c, c->set.command_timeout_ms);
@@ -125,6 +131,56 @@ smtpc_txn_write_mail(struct smtpc *c)
 	smtpc_expect(c, SMTPC_CMD_MAIL, 0);
 }
 
+/* Appends " ORCPT=type;value" (RFC 3461 §4.2) for orcpt as queued
+   ("type;address", decoded). rfc822 is sent in xtext; utf-8 (RFC 6533 §3)
+   in utf-8-addr-xtext, where "\x{HEX}" stands for what xtext writes as
+   "+HH" and a "+" is a syntax error that gets the whole RCPT refused. Any
+   other type, or an address that is not UTF-8, is left out: the parameter
+   is optional, the recipient is not. */
+static void
+smtpc_txn_orcpt(const char *orcpt, struct buf *b)
+{
+	const char *semi = strchr(orcpt, ';');
+	const unsigned char *p;
+	size_t tlen, len;
+	struct buf v;
+
+	if (semi == NULL || semi[1] == '\0')
+		return;
+	tlen = (size_t)(semi - orcpt);
+	p = (const unsigned char *)semi + 1;
+	len = strlen(semi + 1);
+	if (tlen == 6 && strncasecmp(orcpt, "rfc822", 6) == 0) {
+		buf_append_str(b, " ORCPT=rfc822;");
+		smtp_xtext_encode(semi + 1, len, b);
+		return;
+	}
+	if (tlen != 5 || strncasecmp(orcpt, "utf-8", 5) != 0)
+		return;
+	buf_init(&v, 0);
+	buf_append_str(&v, " ORCPT=utf-8;");
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = utf8_decode(p + i, len - i, &cp);
+
+		if (n == 0) {
+			buf_clear(&v);
+			return;
+		}
+		/* QCHAR as it is; HEXPOINT has two digits below 0x100 and
+		   no leading zero above. */
+		if (cp > ' ' && cp < 0x7f && cp != '+' && cp != '=' &&
+		    cp != '\\')
+			buf_append(&v, p + i, 1);
+		else
+			buf_printf(&v, cp < 0x100 ? "\\x{%02X}" : "\\x{%X}",
+			    (unsigned)cp);
+		i += n;
+	}
+	buf_append(b, v.data, v.len);
+	buf_clear(&v);
+}
+
 static void
 smtpc_txn_write_rcpt(struct smtpc *c, size_t i)
 {
@@ -147,15 +203,8 @@ smtpc_txn_write_rcpt(struct smtpc *c, size_t i)
 			first = false;
 		}
 	}
-	if (c->ext.dsn && r->orcpt != NULL) {
-		const char *semi = strchr(r->orcpt, ';');
-
-		if (semi != NULL && semi > r->orcpt) {
-			buf_printf(&b, " ORCPT=%.*s;", (int)(semi - r->orcpt),
-			    r->orcpt);
-			smtp_xtext_encode(semi + 1, strlen(semi + 1), &b);
-		}
-	}
+	if (c->ext.dsn && r->orcpt != NULL)
+		smtpc_txn_orcpt(r->orcpt, &b);
 	smtpc_write_line(c, "%s", b.data);
 	buf_clear(&b);
 	smtpc_expect(c, SMTPC_CMD_RCPT, i);
@@ -181,7 +230,38 @@ smtpc_txn_local_error(struct smtpc *c, const char *what, int err)
 	smtpc_txn_finish(c, false);
 }
 
-/* Appends data to out, doubling dots at line starts (RFC 5321 §4.5.2). */
+/* The server's reply fits no command we sent: no verdict can be trusted,
+   so every undecided recipient is retried later and the connection is
+   dropped (the framing is lost). */
+static void
+smtpc_txn_out_of_step(struct smtpc *c, const struct smtp_reply *r)
+{
+	struct smtpc_txn *t = c->txn;
+	char text[256];
+
+	snprintf(text, sizeof(text), "%s [%s]: unexpected reply %u to DATA",
+	    c->remote_name, c->addr_text, r->code);
+	log_info("smtpc: conn=%s event=protocol_error host=%s error=\"%s\"",
+	    c->id, c->remote_name, text);
+	for (size_t i = 0; i < t->res.rcpt_count; i++) {
+		if (!t->decided[i]) {
+			smtpc_reply_set(&t->res.rcpt[i], 451, "4.5.0", text);
+			t->decided[i] = true;
+		}
+	}
+	t->res.stage = SMTPC_STAGE_DATA;
+	c->phase = SMTPC_PHASE_DEAD;
+	smtpc_kill(c);
+	smtpc_txn_finish(c, false);
+}
+
+/* Appends data to out for DATA: dots doubled at line starts (RFC 5321
+   §4.5.2), and a bare LF sent as CRLF (§4.1.1.4: a client must not send
+   one). Otherwise a body ending in a bare LF would end with "<LF>.<CRLF>",
+   which a strict server never takes as the end (the session hangs until
+   the data timeout, every retry) and a lax one does (smuggling). The DKIM
+   signer reads a bare LF as CRLF too (dkim.h), so signatures still hold.
+   A bare CR is passed on: the signer counts it as an ordinary byte. */
 static void
 smtpc_txn_stuff(struct smtpc_txn *t, const char *data, size_t len,
     struct buf *out)
@@ -189,12 +269,19 @@ smtpc_txn_stuff(struct smtpc_txn *t, const char *data, size_t len,
 	size_t start = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		if (t->at_line_start && data[i] == '.') {
+		char c = data[i];
+
+		if (c == '\n' && !t->prev_cr) {
+			buf_append(out, data + start, i - start);
+			buf_append(out, "\r", 1);
+			start = i;
+		} else if (c == '.' && t->at_line_start) {
 			buf_append(out, data + start, i - start);
 			buf_append(out, ".", 1);
 			start = i;
 		}
-		t->at_line_start = data[i] == '\n';
+		t->at_line_start = c == '\n';
+		t->prev_cr = c == '\r';
 	}
 	buf_append(out, data + start, len - start);
 	if (len > 0)
@@ -327,6 +414,8 @@ smtpc_txn_reply(struct smtpc *c, enum smtpc_cmd cmd, size_t arg,
 
 	if (t == NULL)
 		panic("smtpc_txn_reply: no transaction");
+	if (r->code == 421)
+		t->saw_421 = true;
 	switch (cmd) {
 	case SMTPC_CMD_RSET:
 		c->need_rset = false;
@@ -370,6 +459,14 @@ smtpc_txn_reply(struct smtpc *c, enum smtpc_cmd cmd, size_t arg,
 		}
 		if (r->code == 354) {
 			smtpc_txn_start_body(c);
+			return;
+		}
+		if (r->code < 400) {
+			/* RFC 5321 §4.3.2: DATA gets 354 or an error. A
+			   "250" here is a server out of step with us; taking
+			   it as the verdict would count a message whose body
+			   never left as delivered. */
+			smtpc_txn_out_of_step(c, r);
 			return;
 		}
 		if (t->mail_ok) {
