@@ -87,6 +87,9 @@ smtpc_tls_ssl_new(struct smtpc *c)
 
 		if (SSL_dane_enable(ssl, c->tls_name) <= 0)
 			panic("smtpc_tls_ssl_new: SSL_dane_enable failed");
+		/* RFC 7672 §3.2.3: DANE-TA name checks allow a wildcard only
+		   as the whole leftmost label. */
+		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (strcmp(c->remote_name, c->tls_name) != 0)
 			(void)SSL_add1_host(ssl, c->remote_name);
 		SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
