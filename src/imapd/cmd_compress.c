@@ -15,6 +15,7 @@ imapd_cmd_compress(struct imapd_session *s, const struct imap_arg *args,
     size_t n)
 {
 	struct imapd_session_private *p = s->priv;
+	bool changed;
 
 	if (n != 1 || args[0].type != IMAP_ARG_ATOM) {
 		imapd_command_bad(s, "Invalid COMPRESS arguments.");
@@ -29,7 +30,15 @@ imapd_cmd_compress(struct imapd_session *s, const struct imap_arg *args,
 		    "already active.");
 		return;
 	}
+	/* The OK must be written now, before the switch: a pending change
+	   of the selected mailbox would make imapd_command_done wait for a
+	   sync job, and the OK (with the updates) would go out compressed
+	   to a client that reads it in plaintext. The updates come with
+	   the next command instead (RFC 9051 §5.2 allows any later point). */
+	changed = p->changed;
+	p->changed = false;
 	imapd_command_done(s, 0, "OK DEFLATE active");
+	p->changed = changed;
 	if (imapd_session_is_gone(s))
 		return;
 	/* Still inside the handler: the loop reads nothing until we

@@ -27,9 +27,11 @@ imapd_idle_line(struct imapd_session *s, const char *line, size_t len)
 void
 imapd_session_idle_synced(struct imapd_session *s)
 {
-	/* Nothing more to do: the updates are written, the session goes
-	   on reading lines (the job's end resumes input). */
-	(void)s;
+	/* The updates are written; the session goes on reading lines (the
+	   job's end resumes input). A change notified while the sync ran
+	   may have committed after its read: push again, or it would wait
+	   for the next delivery. */
+	imapd_session_idle_push(s);
 }
 
 void
@@ -45,6 +47,5 @@ imapd_cmd_idle(struct imapd_session *s, const struct imap_arg *args,
 	imapd_reply(s, "+ idling");
 	imapd_session_read_line(s, IMAPD_IDLE_LINE_MAX, imapd_idle_line);
 	/* What happened before IDLE began is told now. */
-	if (s->state == IMAPD_STATE_SELECTED && s->priv->changed)
-		imapd_sync(s, true, imapd_session_idle_synced);
+	imapd_session_idle_push(s);
 }

@@ -205,6 +205,13 @@ imapd_select_done(struct imapd_session *s, void *ctx)
 	sel->uids = j->uids;
 	sel->n = sel->cap = j->n;
 	j->uids = NULL;
+	if (sel->uids == NULL) {
+		/* An empty mailbox still has an array: commands copy the
+		   view with memcpy(dst, sel->uids, 0), and a NULL source is
+		   undefined behaviour even for no octets. */
+		sel->cap = 16;
+		sel->uids = xreallocarray(NULL, sel->cap, sizeof(*sel->uids));
+	}
 	/* \Recent: what arrives while selected (not persisted: a rev1
 	   client sees RECENT 0 at SELECT). */
 	sel->recent_min = sel->uidnext;
@@ -360,6 +367,11 @@ imapd_select_start(struct imapd_session *s, const struct imap_arg *args,
 		return;
 	}
 	j->name = name;
+	/* Changes notified from here on are after the job's read may have
+	   begun: the SELECT's own end synchronises them (the session is
+	   SELECTED by then), so a delivery racing the SELECT is not left
+	   untold until the next one. */
+	s->priv->changed = false;
 	imapd_job_submit(s, imapd_select_work, imapd_select_done, j);
 }
 

@@ -117,8 +117,10 @@ imapd_store_answer(struct imapd_session *s, struct imapd_store_job *job,
 		buf_printf(out, "* %" PRIu32 " FETCH (", seq);
 		if (!job->silent) {
 			buf_append_str(out, "FLAGS ");
+			/* RFC 9051 has no \Recent: only rev1 hears it. */
 			imap_write_flags(out, c->flags, c->keywords,
-			    imapd_selected_is_recent(sel, c->uid));
+			    !s->rev2 && imapd_selected_is_recent(sel,
+			    c->uid));
 			sep = " ";
 		}
 		if (s->uid) {

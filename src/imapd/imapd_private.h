@@ -283,6 +283,10 @@ void imapd_session_logged_in(struct imapd_session *s,
     const struct service_login_result *result);
 /* The store notified a change (on the session's thread). */
 void imapd_session_notified(struct imapd_session *s);
+/* Inside IDLE with changes not yet told: a sync now, or after the
+   output drained (a client that does not read its updates gets no
+   more). Nothing when a job runs: its end calls this again. */
+void imapd_session_idle_push(struct imapd_session *s);
 /* Leaves the selected state (CLOSE, UNSELECT, a new SELECT). */
 void imapd_session_unselect(struct imapd_session *s);
 void imapd_selected_free(struct imapd_selected **sel);

@@ -47,6 +47,11 @@ imapd_write(struct imapd_session *s, const void *data, size_t len)
 		conn_write(s->conn, data, len);
 }
 
+/* format(printf, 2, 0): clang's -Wformat-nonliteral (make fuzz) wants
+   the va_list's format checked at imapd_reply's callers. */
+static void imapd_vreply(struct imapd_session *s, const char *fmt,
+    va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 imapd_vreply(struct imapd_session *s, const char *fmt, va_list ap)
 {
@@ -248,17 +253,37 @@ imapd_session_logged_in(struct imapd_session *s,
 }
 
 void
+imapd_session_idle_push(struct imapd_session *s)
+{
+	struct imapd_session_private *p = s->priv;
+
+	if (imapd_session_is_gone(s) || s->state != IMAPD_STATE_SELECTED ||
+	    !p->idling || !p->changed || p->job)
+		return;
+	if (imapd_output_full(s)) {
+		/* A client that does not read gets no more: on_drain pushes
+		   what changed meanwhile, in one sync. */
+		p->wait_drain = true;
+		return;
+	}
+	imapd_sync(s, true, imapd_session_idle_synced);
+}
+
+void
 imapd_session_notified(struct imapd_session *s)
 {
 	struct imapd_session_private *p = s->priv;
 
-	if (imapd_session_is_gone(s) || s->state != IMAPD_STATE_SELECTED)
+	if (imapd_session_is_gone(s))
 		return;
+	/* Also outside SELECTED: a SELECT job may be reading the mailbox
+	   this change is about, and the view it makes must not miss it
+	   (SELECT clears the flag before it reads). */
 	p->changed = true;
 	/* IDLE pushes at once (RFC 2177); otherwise the next command's end
-	   tells (RFC 9051 §5.2). */
-	if (p->idling && !p->job)
-		imapd_sync(s, true, imapd_session_idle_synced);
+	   tells (RFC 9051 §5.2). A sync already running leaves changed set
+	   and its end pushes again (imapd_session_idle_synced). */
+	imapd_session_idle_push(s);
 }
 
 /* --- conn callbacks ----------------------------------------------------- */
@@ -286,6 +311,7 @@ imapd_session_on_drain(struct conn *conn, void *ctx)
 		p->ready_fn = NULL;
 		fn(s, p->ready_ctx);
 	} else {
+		imapd_session_idle_push(s);
 		imapd_session_resume(s);
 	}
 	imapd_session_leave(s);

@@ -196,6 +196,18 @@ imapd_session_parser(struct imapd_session *s)
 	return s->parser;
 }
 
+/* Whether the literal announced (or refused as [TOOBIG] by the parser)
+   is an APPEND's message: after login, after the mailbox name. */
+static bool
+imapd_session_literal_is_append(struct imapd_session *s)
+{
+	struct imap_parser_literal lit;
+
+	imap_parser_literal(s->parser, &lit);
+	return s->state != IMAPD_STATE_NOT_AUTH && lit.name != NULL &&
+	    strcasecmp(lit.name, "APPEND") == 0 && lit.n_args >= 1;
+}
+
 /* A literal was announced: its size is checked before "+" is sent (or
    before a non-synchronizing one's octets are kept). */
 static void
@@ -209,8 +221,7 @@ imapd_session_literal(struct imapd_session *s)
 	imap_parser_literal(s->parser, &lit);
 	if (s->state == IMAPD_STATE_NOT_AUTH) {
 		max = IMAPD_PREAUTH_LITERAL_MAX;
-	} else if (lit.name != NULL && strcasecmp(lit.name, "APPEND") == 0 &&
-	    lit.n_args >= 1) {
+	} else if (imapd_session_literal_is_append(s)) {
 		append = true;
 		max = l->max_message_size;
 	} else {
@@ -319,17 +330,26 @@ imapd_session_command(struct imapd_session *s)
 		imapd_session_literal(s);
 		return 1;
 	case IMAP_PARSE_ERROR: {
-		char *text = xasprintf("BAD %s", imap_parser_error(s->parser));
+		bool toobig = strncmp(imap_parser_error(s->parser),
+		    "[TOOBIG]", 8) == 0;
+		char *text;
 
+		/* An APPEND past everything the parser holds is still a
+		   message over APPENDLIMIT (RFC 7889 §4): NO [TOOBIG], as
+		   for one just over the limit, not a syntax error. */
+		if (toobig && imapd_session_literal_is_append(s))
+			text = xstrdup("NO [TOOBIG] Message too large.");
+		else
+			text = xasprintf("BAD %s",
+			    imap_parser_error(s->parser));
 		p->parser_partial = imap_parser_is_skipping(s->parser);
 		p->n_commands++;
 		imapd_session_untagged_error(s,
-		    imap_parser_error_tag(s->parser), text, true);
+		    imap_parser_error_tag(s->parser), text, text[0] == 'B');
 		free(text);
 		/* A literal past everything a command may hold, on its way
 		   without "+" (LITERAL+): rather than read it all, close. */
-		if (p->parser_partial && strncmp(imap_parser_error(s->parser),
-		    "[TOOBIG]", 8) == 0)
+		if (p->parser_partial && toobig)
 			imapd_session_close(s, "* BYE Literal too large.");
 		return 1;
 	}

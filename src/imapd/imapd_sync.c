@@ -64,25 +64,49 @@ void
 imapd_selected_reported(struct imapd_selected *sel, uint32_t uid,
     uint64_t modseq)
 {
-	if (sel->n_reported % 64 == 0)
+	size_t n = sel->n_reported;
+
+	/* Doubling at 64, 128, 256...: a STORE over a big mailbox reports
+	   every message. */
+	if (n == 0 || (n >= 64 && (n & (n - 1)) == 0))
 		sel->reported = xreallocarray(sel->reported,
-		    sel->n_reported + 64, sizeof(*sel->reported));
+		    n < 64 ? 64 : 2 * n, sizeof(*sel->reported));
 	sel->reported[sel->n_reported].uid = uid;
 	sel->reported[sel->n_reported].modseq = modseq;
 	sel->n_reported++;
 }
 
+static int
+imapd_reported_cmp(const void *a, const void *b)
+{
+	const struct imapd_reported *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->modseq < y->modseq ? -1 : x->modseq > y->modseq;
+}
+
+/* Sorted by (uid, modseq) once per sync (imapd_reported_cmp), so each
+   change is looked up in O(log n): a scan per change made a sync after
+   "STORE 1:* +FLAGS (\Seen)" quadratic in the mailbox's size. */
 static bool
 imapd_selected_was_reported(const struct imapd_selected *sel, uint32_t uid,
     uint64_t modseq)
 {
-	/* Few entries and in UID order as commands report them: a linear
-	   scan from the back finds recent ones first. */
-	for (size_t i = sel->n_reported; i > 0; i--)
-		if (sel->reported[i - 1].uid == uid &&
-		    sel->reported[i - 1].modseq >= modseq)
-			return true;
-	return false;
+	size_t lo = 0, hi = sel->n_reported;
+
+	/* The first entry past uid; the one before it has uid's highest
+	   modseq if any entry has uid. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sel->reported[mid].uid <= uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && sel->reported[lo - 1].uid == uid &&
+	    sel->reported[lo - 1].modseq >= modseq;
 }
 
 int
@@ -253,8 +277,10 @@ imapd_sync_changed_cb(const struct store_message *msg, void *ctx)
 {
 	struct imapd_sync_job *j = ctx;
 
-	if (j->n_changes % 64 == 0)
-		j->changes = xreallocarray(j->changes, j->n_changes + 64,
+	size_t n = j->n_changes;
+
+	if (n == 0 || (n >= 64 && (n & (n - 1)) == 0))
+		j->changes = xreallocarray(j->changes, n < 64 ? 64 : 2 * n,
 		    sizeof(*j->changes));
 	j->changes[j->n_changes++] = (struct imapd_sync_change){
 		.uid = msg->uid,
@@ -272,8 +298,10 @@ imapd_sync_expunged_cb(uint32_t uid, void *ctx)
 {
 	struct imapd_sync_job *j = ctx;
 
-	if (j->n_expunged % 64 == 0)
-		j->expunged = xreallocarray(j->expunged, j->n_expunged + 64,
+	size_t n = j->n_expunged;
+
+	if (n == 0 || (n >= 64 && (n & (n - 1)) == 0))
+		j->expunged = xreallocarray(j->expunged, n < 64 ? 64 : 2 * n,
 		    sizeof(*j->expunged));
 	j->expunged[j->n_expunged++] = uid;
 }
@@ -301,37 +329,39 @@ imapd_sync_job_free(struct imapd_sync_job *j)
 	free(j);
 }
 
-static int
-imapd_sync_cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Adds the view's UIDs among j's expunges to sel->expunged. */
+/* Adds the view's UIDs among j's expunges to sel->expunged: both lists
+   ascending (store_changes reports expunges in UID order), merged in one
+   pass without duplicates. */
 static void
 imapd_sync_collect_expunges(struct imapd_selected *sel,
     const struct imapd_sync_job *j)
 {
-	for (size_t i = 0; i < j->n_expunged; i++) {
-		uint32_t uid = j->expunged[i];
-		bool known = false;
+	size_t a = 0, b = 0, k = 0, cap = sel->n_expunged + j->n_expunged;
+	uint32_t *out;
 
-		if (imapd_selected_seq(sel, uid) == 0)
-			continue;
-		for (size_t k = 0; k < sel->n_expunged && !known; k++)
-			known = sel->expunged[k] == uid;
-		if (known)
-			continue;
-		sel->expunged = xreallocarray(sel->expunged,
-		    sel->n_expunged + 1, sizeof(*sel->expunged));
-		sel->expunged[sel->n_expunged++] = uid;
+	if (j->n_expunged == 0)
+		return;
+	out = xreallocarray(NULL, cap, sizeof(*out));
+	while (a < sel->n_expunged || b < j->n_expunged) {
+		uint32_t uid;
+
+		if (b == j->n_expunged || (a < sel->n_expunged &&
+		    sel->expunged[a] <= j->expunged[b])) {
+			uid = sel->expunged[a++];
+		} else {
+			uid = j->expunged[b++];
+			/* Not in the view: told before, or never known. */
+			if (imapd_selected_seq(sel, uid) == 0)
+				continue;
+		}
+		if (k > 0 && out[k - 1] >= uid)
+			continue;	/* a duplicate (or out of order) */
+		out[k++] = uid;
 	}
-	if (sel->n_expunged > 1)
-		qsort(sel->expunged, sel->n_expunged, sizeof(uint32_t),
-		    imapd_sync_cmp_u32);
-	sel->pending_expunge = sel->n_expunged > 0;
+	free(sel->expunged);
+	sel->expunged = out;
+	sel->n_expunged = k;
+	sel->pending_expunge = k > 0;
 }
 
 /* Tells and applies the withheld expunges. */
@@ -340,6 +370,7 @@ imapd_sync_tell_expunges(struct imapd_session *s)
 {
 	struct imapd_selected *sel = s->sel;
 	struct buf line;
+	size_t w = 0, e = 0;
 
 	if (sel->n_expunged == 0)
 		return;
@@ -350,20 +381,29 @@ imapd_sync_tell_expunges(struct imapd_session *s)
 		    &line);
 		imapd_reply(s, "%s", line.data);
 		buf_clear(&line);
-	}
-	/* Highest first: each line uses the numbering of its moment
-	   (RFC 9051 §7.5.1), and no later line's number shifts. */
-	for (size_t i = sel->n_expunged; i > 0; i--) {
-		uint32_t seq = imapd_selected_seq(sel, sel->expunged[i - 1]);
+	} else {
+		/* Highest first: each line uses the numbering of its moment
+		   (RFC 9051 §7.5.1), and removing a higher message does not
+		   renumber a lower one, so each number is the one in the
+		   view as it stands now. */
+		for (size_t i = sel->n_expunged; i > 0; i--) {
+			uint32_t seq = imapd_selected_seq(sel,
+			    sel->expunged[i - 1]);
 
-		if (seq == 0)
-			continue;
-		if (!s->qresync)
-			imapd_reply(s, "* %u EXPUNGE", seq);
-		memmove(&sel->uids[seq - 1], &sel->uids[seq],
-		    (sel->n - seq) * sizeof(*sel->uids));
-		sel->n--;
+			if (seq != 0)
+				imapd_reply(s, "* %u EXPUNGE", seq);
+		}
 	}
+	/* One pass over the view (both ascending), not a memmove per
+	   expunge: quadratic when half of a big mailbox goes. */
+	for (size_t r = 0; r < sel->n; r++) {
+		while (e < sel->n_expunged && sel->expunged[e] < sel->uids[r])
+			e++;
+		if (e < sel->n_expunged && sel->expunged[e] == sel->uids[r])
+			continue;
+		sel->uids[w++] = sel->uids[r];
+	}
+	sel->n = w;
 	xfree(&sel->expunged);
 	sel->n_expunged = 0;
 	sel->pending_expunge = false;
@@ -415,9 +455,11 @@ imapd_sync_done(struct imapd_session *s, void *ctx)
 		/* The next sync tries again; the command's answer stands. */
 		log_warn(IMAPD_LOG_PREFIX " event=sync_failed status=%d",
 		    s->id, j->status);
-		s->priv->changed = true;
 		imapd_sync_job_free(j);
 		done(s);
+		/* After done: IDLE's done pushes again when changed is set,
+		   and a store that keeps failing must not spin. */
+		s->priv->changed = true;
 		return;
 	}
 	imapd_sync_collect_expunges(sel, j);
@@ -452,6 +494,9 @@ imapd_sync_done(struct imapd_session *s, void *ctx)
 		}
 	}
 	/* Flag changes of messages the client already knows. */
+	if (sel->n_reported > 1)
+		qsort(sel->reported, sel->n_reported, sizeof(*sel->reported),
+		    imapd_reported_cmp);
 	for (size_t i = 0; i < j->n_changes; i++) {
 		const struct imapd_sync_change *c = &j->changes[i];
 		uint32_t seq = imapd_selected_seq(sel, c->uid);

@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +20,7 @@
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include <zlib.h>
 
 #include "config/config.h"
 #include "directory/directory.h"
@@ -43,6 +46,7 @@ static struct {
 	struct sockaddr_in laddr;
 	SSL_CTX *server_tls, *client_tls;
 	int64_t carol;
+	int server_sndbuf;	/* SO_SNDBUF of the server's end, 0: default */
 } T;
 
 struct client {
@@ -125,6 +129,9 @@ client_connect_rcvbuf(struct client *c, const struct config_listener *l,
 	sfd = accept(T.lfd, NULL, NULL);
 	if (sfd == -1)
 		panic("client_connect: accept: %s", strerror(errno));
+	if (T.server_sndbuf > 0)
+		(void)setsockopt(sfd, SOL_SOCKET, SO_SNDBUF, &T.server_sndbuf,
+		    sizeof(T.server_sndbuf));
 	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == -1)
 		panic("client_connect: fcntl");
 	imapd_testlib_start(&H, sfd, l, tls);
@@ -735,6 +742,472 @@ test_graceful_shutdown(void)
 	CLIENT_CLOSED(&c);
 }
 
+/* --- hostile review (found by review and fuzz_imapd_session) ------------ */
+
+/* Reads lines up to the tagged one, which is returned (heap). */
+static char *
+until_tag(struct client *c, const char *tag)
+{
+	size_t n = strlen(tag);
+
+	for (;;) {
+		char *line = client_line(c);
+
+		if (line == NULL || (strncmp(line, tag, n) == 0 &&
+		    line[n] == ' '))
+			return line;
+		free(line);
+	}
+}
+
+static void
+expect_tagged_at(const char *file, int line, struct client *c,
+    const char *tag, const char *want)
+{
+	char *r = until_tag(c, tag);
+
+	if (r == NULL || strncmp(r + strlen(tag) + 1, want,
+	    strlen(want)) != 0)
+		test_fail(file, line, "reply \"%s\", want \"%s %s...\"",
+		    r != NULL ? r : "(none)", tag, want);
+	free(r);
+}
+
+#define EXPECT_TAGGED(c, tag, want) \
+	expect_tagged_at(__FILE__, __LINE__, (c), (tag), (want))
+
+static void
+test_empty_mailbox_commands(void)
+{
+	struct client c;
+
+	/* The view of an empty mailbox was a NULL array: SEARCH and SORT
+	   copied it with memcpy(dst, NULL, 0), which UBSan aborts on. */
+	client_carol(&c);
+	client_send_str(&c, "a CREATE Empty\r\nb SELECT Empty\r\n");
+	EXPECT_TAGGED(&c, "a", "OK");
+	EXPECT_TAGGED(&c, "b", "OK [READ-WRITE]");
+	client_send_str(&c, "c SEARCH ALL\r\n");
+	EXPECT_LINE(&c, "* SEARCH");
+	EXPECT_LINE(&c, "c OK Search completed.");
+	client_send_str(&c, "d UID SEARCH RETURN (ALL COUNT) UNSEEN\r\n");
+	EXPECT_TAGGED(&c, "d", "OK");
+	client_send_str(&c, "e SORT (DATE) UTF-8 ALL\r\n");
+	EXPECT_TAGGED(&c, "e", "OK");
+	client_send_str(&c, "f FETCH 1:* FLAGS\r\ng UID FETCH * UID\r\n");
+	EXPECT_TAGGED(&c, "f", "");
+	EXPECT_TAGGED(&c, "g", "OK");
+	client_send_str(&c, "h EXPUNGE\r\ni STORE 1:* +FLAGS (\\Seen)\r\n");
+	EXPECT_TAGGED(&c, "h", "OK");
+	EXPECT_TAGGED(&c, "i", "");
+	client_logout(&c);
+}
+
+static void
+test_append_over_limit(void)
+{
+	struct client c;
+
+	/* A message past what the parser holds at all (APPENDLIMIT plus
+	   two lines) was a BAD [TOOBIG] syntax error; RFC 7889 wants the
+	   same NO [TOOBIG] as for one just over the limit. */
+	H.config.limits.max_message_size = 10000;
+	client_carol(&c);
+	client_send_str(&c, "a APPEND INBOX {10001}\r\n");
+	EXPECT_LINE(&c, "a NO [TOOBIG] Message too large.");
+	client_send_str(&c, "b APPEND INBOX {4294967296}\r\n");
+	EXPECT_LINE(&c, "b NO [TOOBIG] Message too large.");
+	client_send_str(&c, "c APPEND INBOX (\\Seen) {99999999999}\r\n");
+	EXPECT_LINE(&c, "c NO [TOOBIG] Message too large.");
+	/* Not an APPEND message: still a syntax error. */
+	client_send_str(&c, "d CREATE {99999999999}\r\n");
+	EXPECT(&c, "d BAD ");
+	client_send_str(&c, "e NOOP\r\n");
+	EXPECT_LINE(&c, "e OK NOOP completed.");
+	client_logout(&c);
+	reset_config();
+}
+
+/* n messages into mailbox of carol in one transaction, hard links of one
+   file (fast enough for tens of thousands). */
+static void
+bulk_append(const char *mailbox, size_t n)
+{
+	struct store *store = NULL;
+	struct store_mailbox mb;
+	char *error = NULL, *path = xasprintf("%s/bulk.eml", H.dir);
+	FILE *f = fopen(path, "w");
+
+	TEST_ASSERT(f != NULL && fwrite(MSG, 1, sizeof(MSG) - 1, f) ==
+	    sizeof(MSG) - 1 && fclose(f) == 0);
+	if (store_open(H.dir, T.carol, NULL, &store, &error) != STORE_OK)
+		panic("bulk_append: %s", error);
+	TEST_ASSERT(store_mailbox_get(store, mailbox, &mb) == STORE_OK);
+	TEST_ASSERT(store_begin(store) == STORE_OK);
+	for (size_t i = 0; i < n; i++) {
+		struct store_append a = { .mailbox_id = mb.id, .path = path };
+
+		TEST_ASSERT(store_append(store, &a, NULL) == STORE_OK);
+	}
+	TEST_ASSERT(store_commit(store) == STORE_OK);
+	store_mailbox_clear(&mb);
+	store_close(&store);
+	free(path);
+}
+
+/* Counts untagged lines containing what up to the tagged line of tag;
+   *ms_r how long that took. Scans the buffer in place: a memmove per
+   line (client_line) is quadratic over tens of thousands of lines. */
+static size_t
+count_until(struct client *c, const char *tag, const char *what,
+    long long *ms_r)
+{
+	long long t0 = imapd_testlib_now_ms();
+	long long deadline = t0 + 4 * WAIT_MS;
+	size_t n = 0, off = 0, tl = strlen(tag), wl = strlen(what);
+
+	for (;;) {
+		const char *p = c->in.data + off;
+		const char *crlf = c->in.len > off ? memmem(p, c->in.len -
+		    off, "\r\n", 2) : NULL;
+
+		if (crlf == NULL) {
+			if (c->eof || imapd_testlib_now_ms() > deadline) {
+				test_fail(__FILE__, __LINE__, "no tagged %s",
+				    tag);
+				break;
+			}
+			step(c);
+			continue;
+		}
+		size_t len = (size_t)(crlf - p);
+
+		off += len + 2;
+		if (len > tl && strncmp(p, tag, tl) == 0 && p[tl] == ' ')
+			break;
+		n += memmem(p, len, what, wl) != NULL;
+	}
+	buf_consume(&c->in, off);
+	if (ms_r != NULL)
+		*ms_r = imapd_testlib_now_ms() - t0;
+	return n;
+}
+
+static void
+test_large_mailbox_sync(void)
+{
+	enum { N = 30000 };
+	struct client c, d;
+	long long ms;
+	size_t n;
+
+	/* Each sync compared every change with every change the session
+	   had told itself (and applied every expunge with a memmove of the
+	   whole view): "mark all as read" in a big mailbox held the I/O
+	   thread for seconds to minutes. Linear now. */
+	client_carol(&c);
+	client_send_str(&c, "a CREATE Big\r\n");
+	EXPECT_TAGGED(&c, "a", "OK");
+	bulk_append("Big", N);
+	client_carol(&d);
+	client_send_str(&c, "b SELECT Big\r\n");
+	EXPECT_TAGGED(&c, "b", "OK");
+	client_send_str(&d, "b SELECT Big\r\n");
+	EXPECT_TAGGED(&d, "b", "OK");
+	client_send_str(&d, "c STORE 1:* +FLAGS.SILENT (\\Seen)\r\n");
+	n = count_until(&d, "c", " FETCH ", &ms);
+	TEST_ASSERT(n == 0);
+	/* The store's own work is most of it now. */
+	TEST_ASSERT(ms < 10000);
+	client_send_str(&d, "d NOOP\r\n");
+	n = count_until(&d, "d", " FETCH ", NULL);
+	TEST_ASSERT(n == 0);	/* its own change, told (silently) */
+	client_send_str(&c, "d NOOP\r\n");
+	n = count_until(&c, "d", " FETCH (FLAGS (\\Seen))", &ms);
+	TEST_ASSERT(n == N);
+	TEST_ASSERT(ms < 10000);
+	/* Two expunged by d: c is told at its NOOP, highest first, each
+	   number as of its moment. */
+	client_send_str(&d, "e STORE 2,4 +FLAGS.SILENT (\\Deleted)\r\n"
+	    "f EXPUNGE\r\n");
+	EXPECT_TAGGED(&d, "e", "OK");
+	EXPECT_LINE(&d, "* 4 EXPUNGE");
+	EXPECT_LINE(&d, "* 2 EXPUNGE");
+	EXPECT_TAGGED(&d, "f", "OK");
+	client_send_str(&c, "g FETCH 3 UID\r\n");
+	EXPECT_LINE(&c, "* 3 FETCH (UID 3)");
+	EXPECT_TAGGED(&c, "g", "OK");
+	client_send_str(&c, "h NOOP\r\n");
+	EXPECT_LINE(&c, "* 4 EXPUNGE");
+	EXPECT_LINE(&c, "* 2 EXPUNGE");
+	EXPECT_TAGGED(&c, "h", "OK");
+	client_send_str(&c, "i FETCH 2:3 UID\r\n");
+	EXPECT_LINE(&c, "* 2 FETCH (UID 3)");
+	EXPECT_LINE(&c, "* 3 FETCH (UID 5)");
+	EXPECT_TAGGED(&c, "i", "OK");
+	/* Then all the others. */
+	client_send_str(&d, "j STORE 1:* +FLAGS.SILENT (\\Deleted)\r\n"
+	    "k EXPUNGE\r\n");
+	EXPECT_TAGGED(&d, "j", "OK");
+	n = count_until(&d, "k", " EXPUNGE", &ms);
+	TEST_ASSERT(n == N - 2);
+	TEST_ASSERT(ms < 10000);
+	client_send_str(&c, "l NOOP\r\n");
+	n = count_until(&c, "l", " EXPUNGE", &ms);
+	TEST_ASSERT(n == N - 2);
+	/* No store work in this one, only telling: ~0.1 s, 3.5 s with a
+	   memmove of the view per expunge. */
+	TEST_ASSERT(ms < 1500);
+	client_send_str(&c, "m NOOP\r\n");
+	EXPECT_LINE(&c, "m OK NOOP completed.");
+	client_send_str(&d, "z LOGOUT\r\n");
+	EXPECT_LINE(&d, "* BYE Logging out");
+	EXPECT_LINE(&d, "z OK Logout completed.");
+	wait_eof_at(__FILE__, __LINE__, &d);
+	client_free(&d);
+	client_logout(&c);
+}
+
+/* Deflates text (raw, RFC 4978) and sends it, flushed. */
+static void
+send_deflated(struct client *c, z_stream *z, const char *text)
+{
+	unsigned char out[4096];
+
+	z->next_in = (unsigned char *)(uintptr_t)text;
+	z->avail_in = (unsigned)strlen(text);
+	z->next_out = out;
+	z->avail_out = sizeof(out);
+	TEST_ASSERT(deflate(z, Z_SYNC_FLUSH) == Z_OK && z->avail_in == 0);
+	client_send(c, out, sizeof(out) - z->avail_out);
+}
+
+/* Inflates what arrives until want is in the text; returns it (heap). */
+static char *
+recv_inflated(struct client *c, z_stream *z, const char *want)
+{
+	long long deadline = imapd_testlib_now_ms() + WAIT_MS;
+	struct buf text;
+	unsigned char out[4096];
+
+	buf_init(&text, 0);
+	for (;;) {
+		if (c->in.len > 0) {
+			z->next_in = (unsigned char *)c->in.data;
+			z->avail_in = (unsigned)c->in.len;
+			do {
+				z->next_out = out;
+				z->avail_out = sizeof(out);
+				(void)inflate(z, Z_SYNC_FLUSH);
+				(void)buf_append(&text, out,
+				    sizeof(out) - z->avail_out);
+			} while (z->avail_out == 0);
+			buf_consume(&c->in, c->in.len - z->avail_in);
+		}
+		if ((text.len > 0 && memmem(text.data, text.len, want,
+		    strlen(want)) != NULL) || c->eof ||
+		    imapd_testlib_now_ms() > deadline)
+			break;
+		step(c);
+	}
+	(void)buf_append(&text, "", 1);
+	return buf_steal(&text);
+}
+
+static void
+test_compress_with_pending_change(void)
+{
+	struct client c;
+	z_stream zin, zout;
+	char *text;
+
+	/* A change of the selected mailbox was pending (another session's
+	   delivery): COMPRESS's OK waited for the sync job, the switch to
+	   DEFLATE came first, and the OK went out compressed. */
+	client_carol(&c);
+	client_send_str(&c, "a SELECT INBOX\r\n");
+	EXPECT_TAGGED(&c, "a", "OK [READ-WRITE]");
+	imapd_testlib_append(&H, T.carol, "INBOX", MSG, sizeof(MSG) - 1);
+	for (int i = 0; i < 20; i++)
+		step(&c);	/* the notification runs */
+	client_send_str(&c, "b COMPRESS DEFLATE\r\n");
+	EXPECT_LINE(&c, "b OK DEFLATE active");
+	memset(&zin, 0, sizeof(zin));
+	memset(&zout, 0, sizeof(zout));
+	TEST_ASSERT(inflateInit2(&zin, -15) == Z_OK);
+	TEST_ASSERT(deflateInit2(&zout, 6, Z_DEFLATED, -15, 8,
+	    Z_DEFAULT_STRATEGY) == Z_OK);
+	/* The update comes with the next command, compressed. */
+	send_deflated(&c, &zout, "c NOOP\r\n");
+	text = recv_inflated(&c, &zin, "c OK NOOP completed.\r\n");
+	TEST_ASSERT(strstr(text, " EXISTS\r\n") != NULL);
+	TEST_ASSERT(strstr(text, "c OK NOOP completed.\r\n") != NULL);
+	free(text);
+	send_deflated(&c, &zout, "z LOGOUT\r\n");
+	text = recv_inflated(&c, &zin, "z OK Logout completed.\r\n");
+	TEST_ASSERT(strstr(text, "z OK Logout completed.\r\n") != NULL);
+	free(text);
+	inflateEnd(&zin);
+	deflateEnd(&zout);
+	CLIENT_CLOSED(&c);
+}
+
+/* Sets or clears \Flagged on every message of mailbox, as another
+   session would. */
+static void
+flag_all(const char *mailbox, bool on)
+{
+	struct store *store = NULL;
+	struct store_mailbox mb;
+	struct store_range all = { 1, UINT32_MAX };
+	char *error = NULL;
+
+	if (store_open(H.dir, T.carol, NULL, &store, &error) != STORE_OK)
+		panic("flag_all: %s", error);
+	TEST_ASSERT(store_mailbox_get(store, mailbox, &mb) == STORE_OK);
+	TEST_ASSERT(store_flags(store, mb.id, &all, 1, on ? STORE_FLAGS_ADD :
+	    STORE_FLAGS_REMOVE, STORE_FLAG_FLAGGED, NULL, 0, NULL, NULL,
+	    NULL, NULL) == STORE_OK);
+	store_mailbox_clear(&mb);
+	store_close(&store);
+}
+
+static void
+test_idle_client_not_reading(void)
+{
+	enum { N = 3000, ROUNDS = 12 };
+	struct client c;
+	size_t n;
+
+	/* IDLE wrote every sync whatever the client had read: one that
+	   never reads, while another session toggles flags of a big
+	   mailbox, grew the server's output without bound. Now a change
+	   waits while output is full and is told, once, after it drains. */
+	client_carol(&c);
+	client_send_str(&c, "a CREATE Idle\r\n");
+	EXPECT_TAGGED(&c, "a", "OK");
+	client_logout(&c);
+	bulk_append("Idle", N);
+	T.server_sndbuf = 4096;
+	client_connect_rcvbuf(&c, &T.plain, NULL, 4096);
+	T.server_sndbuf = 0;
+	EXPECT(&c, GREETING_PREFIX);
+	client_send_str(&c, "l LOGIN carol@example.org \"carol pw\"\r\n"
+	    "b SELECT Idle\r\n");
+	EXPECT_TAGGED(&c, "l", "OK");
+	EXPECT_TAGGED(&c, "b", "OK");
+	client_send_str(&c, "c IDLE\r\n");
+	EXPECT_LINE(&c, "+ idling");
+	for (int i = 0; i < ROUNDS; i++) {
+		flag_all("Idle", i % 2 == 0);
+		/* The server's loop only: the client reads nothing. */
+		for (int k = 0; k < 20; k++) {
+			pump();
+			usleep(1000);
+		}
+	}
+	client_send_str(&c, "DONE\r\n");
+	n = count_until(&c, "c", " FETCH (FLAGS (", NULL);
+	/* Every round was ROUNDS * N lines; now the first syncs until the
+	   output is full, and one more after. */
+	TEST_ASSERT(n >= N);
+	TEST_ASSERT(n <= (size_t)N * ROUNDS / 3);
+	/* ROUNDS is even: the last round cleared \Flagged, and that is
+	   what the session knows now. */
+	client_send_str(&c, "d FETCH 1:* FLAGS\r\n");
+	n = count_until(&c, "d", "\\Flagged", NULL);
+	TEST_ASSERT(n == 0);
+	client_logout(&c);
+}
+
+static void
+test_store_answer_rev2_no_recent(void)
+{
+	struct client c;
+	char *line, want[64];
+	unsigned n;
+
+	/* STORE's FETCH answers carried \Recent to IMAP4rev2 sessions,
+	   which RFC 9051 removed (the sync's FETCHes already left it out). */
+	client_carol(&c);
+	client_send_str(&c, "a ENABLE IMAP4rev2\r\nb SELECT INBOX\r\n");
+	EXPECT_TAGGED(&c, "a", "OK");
+	EXPECT_TAGGED(&c, "b", "OK [READ-WRITE]");
+	imapd_testlib_append(&H, T.carol, "INBOX", MSG, sizeof(MSG) - 1);
+	client_send_str(&c, "c NOOP\r\n");
+	line = EXPECT_GET(&c, "* ");
+	TEST_ASSERT(line != NULL && sscanf(line, "* %u EXISTS", &n) == 1);
+	free(line);
+	EXPECT_TAGGED(&c, "c", "OK");
+	snprintf(want, sizeof(want), "d STORE %u FLAGS (\\Seen)\r\n", n);
+	client_send_str(&c, want);
+	snprintf(want, sizeof(want), "* %u FETCH (FLAGS (\\Seen))", n);
+	EXPECT_LINE(&c, want);
+	EXPECT_TAGGED(&c, "d", "OK");
+	client_logout(&c);
+}
+
+/* Messages in carol's mailbox, read through a store handle of its own. */
+static uint32_t
+mailbox_messages(const char *mailbox)
+{
+	struct store *store = NULL;
+	struct store_mailbox mb;
+	char *error = NULL;
+	uint32_t n = 0;
+
+	if (store_open(H.dir, T.carol, NULL, &store, &error) != STORE_OK)
+		panic("mailbox_messages: %s", error);
+	if (store_mailbox_get(store, mailbox, &mb) == STORE_OK)
+		n = mb.messages;
+	store_mailbox_clear(&mb);
+	store_close(&store);
+	return n;
+}
+
+static void
+test_drop_during_everything(void)
+{
+	struct client c;
+	uint32_t before = mailbox_messages("INBOX");
+	char junk[100];
+
+	/* An abandoned APPEND leaves nothing behind. */
+	client_carol(&c);
+	client_send_str(&c, "a APPEND INBOX {5000}\r\n");
+	EXPECT_LINE(&c, "+ Ready for literal data");
+	memset(junk, 'x', sizeof(junk));
+	client_send(&c, junk, sizeof(junk));
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+	TEST_ASSERT(mailbox_messages("INBOX") == before);
+	/* Gone inside IDLE, and while a FETCH of every body streams to a
+	   client that reads nothing, and with a SEARCH running. */
+	client_carol(&c);
+	client_send_str(&c, "b SELECT INBOX\r\nc IDLE\r\n");
+	EXPECT_TAGGED(&c, "b", "OK");
+	EXPECT_LINE(&c, "+ idling");
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+	client_connect_rcvbuf(&c, &T.plain, NULL, 4096);
+	EXPECT(&c, GREETING_PREFIX);
+	client_send_str(&c, "l LOGIN carol@example.org \"carol pw\"\r\n"
+	    "d SELECT Idle\r\ne FETCH 1:* (BODY[] ENVELOPE)\r\n");
+	EXPECT_TAGGED(&c, "l", "OK");
+	for (int i = 0; i < 50; i++) {
+		pump();
+		usleep(1000);
+	}
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+	client_carol(&c);
+	client_send_str(&c, "f SELECT Idle\r\ng SEARCH TEXT nothing-like-it\r\n"
+	    "h LOGOUT\r\n");
+	EXPECT_TAGGED(&c, "f", "OK");
+	client_free(&c);
+	WAIT_SESSIONS_GONE();
+}
+
 /* --- setup ------------------------------------------------------------------ */
 
 static int
@@ -820,6 +1293,13 @@ main(void)
 	TEST_RUN(test_implicit_tls);
 	TEST_RUN(test_errors_budget);
 	TEST_RUN(test_drop_during_job);
+	TEST_RUN(test_empty_mailbox_commands);
+	TEST_RUN(test_append_over_limit);
+	TEST_RUN(test_large_mailbox_sync);
+	TEST_RUN(test_compress_with_pending_change);
+	TEST_RUN(test_idle_client_not_reading);
+	TEST_RUN(test_store_answer_rev2_no_recent);
+	TEST_RUN(test_drop_during_everything);
 	TEST_RUN(test_graceful_shutdown);
 	teardown();
 	return test_done();
