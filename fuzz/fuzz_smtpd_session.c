@@ -15,7 +15,11 @@
      flag 0x01  prefix "EHLO, MAIL, RCPT" so DATA/BDAT are a step away
      flag 0x02  tight limits (small message, few errors and recipients)
      flag 0x04  graceful shutdown after chunk (flags >> 4) & 3
-     flag 0x08  submission session */
+     flag 0x08  submission session, with AUTH (the shared login, a
+                real worker pool; user@example.org has password "pw",
+                master user "m" password "mpw")
+     flag 0x80  prefix "EHLO, AUTH PLAIN" as user@example.org (before
+                flag 0x01's), so a submission session may relay */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -29,15 +33,20 @@
 #include <event2/event.h>
 
 #include "directory/directory_admin.h"
+#include "directory/directory_master.h"
 #include "lib/log.h"
+#include "lib/worker.h"
 #include "lib/xmalloc.h"
 #include "smtpd/smtpd_session.h"
 #include "smtpd/smtpd_testlib.h"
+#include "service/service_login.h"
 #include "service/service_thread.h"
 
 #define HOST "mx.example.org"
 #define PREFIX "EHLO a\r\nMAIL FROM:<a@b.example>\r\n" \
 	"RCPT TO:<user@example.org>\r\n"
+/* AUTH PLAIN: "\0user@example.org\0pw". */
+#define AUTH_PREFIX "EHLO a\r\nAUTH PLAIN AHVzZXJAZXhhbXBsZS5vcmcAcHc=\r\n"
 /* A session that has not ended this long after its input is a bug. */
 #define SESSION_DEADLINE_MS 20000
 /* Fresh data dir after this many inputs: the queue only grows. */
@@ -104,12 +113,13 @@ fill_directory(struct directory *dir, struct directory_error *err)
 	};
 
 	if (directory_admin_domain_add(dir, "example.org", err) == -1 ||
+	    directory_master_add(dir, "m", "{PLAIN}mpw", err) == -1 ||
 	    directory_admin_domain_add(dir, "catch.example", err) == -1 ||
 	    directory_admin_domain_add(dir, "off.example", err) == -1 ||
 	    directory_admin_alias_domain_add(dir, "example.net",
 	    "example.org", err) == -1 ||
-	    directory_admin_account_add(dir, "user@example.org", NULL, NULL,
-	    0, NULL, err) == -1 ||
+	    directory_admin_account_add(dir, "user@example.org", NULL,
+	    "{PLAIN}pw", 0, NULL, err) == -1 ||
 	    directory_admin_account_add(dir, "off@example.org", NULL, NULL, 0,
 	    NULL, err) == -1 ||
 	    directory_admin_account_set_enabled(dir, "off@example.org", false,
@@ -150,6 +160,8 @@ fuzz_exit(void)
 	if (!F.ready)
 		return;
 	event_free(F.tick);
+	worker_pool_free(&H.workers);
+	service_login_free(&H.login);
 	smtpd_testlib_clear(&H);
 	F.ready = false;
 }
@@ -165,6 +177,18 @@ fuzz_init(void)
 	F.listener = (struct config_listener){ .name = "fuzz",
 	    .address = "127.0.0.1", .port = 25,
 	    .protocol = CONFIG_PROTOCOL_SMTP, .tls = CONFIG_TLS_NONE };
+	/* Submission AUTH: fast failures, an IP never blocked (every
+	   input comes from the same socketpair), accounts blocked after a
+	   few so that path runs too; plaintext allowed on the socketpair. */
+	config_auth_defaults(&H.config.auth);
+	H.config.auth.plaintext = CONFIG_PLAINTEXT_ALWAYS;
+	H.config.auth.failure_delay = 1;
+	H.config.auth.failure_window = 1;
+	H.config.auth.max_failures_per_ip = 0;
+	H.config.auth.max_failures_per_account = 5;
+	H.login = service_login_new(&H.config);
+	service_login_set_dummy_hash(H.login, "{PLAIN}no such password");
+	H.workers = worker_pool_new(1);
 	F.tick = evtimer_new(H.base, on_tick, NULL);
 	if (F.tick == NULL)
 		panic("fuzz: evtimer_new");
@@ -180,7 +204,8 @@ static bool
 is_helo_line(const char *text, size_t len)
 {
 	static const char *const words[] = {
-		HOST, "PIPELINING", "SIZE ", "STARTTLS", "ENHANCEDSTATUSCODES",
+		HOST, "PIPELINING", "SIZE ", "STARTTLS", "AUTH ",
+		"ENHANCEDSTATUSCODES",
 		"8BITMIME", "DSN", "SMTPUTF8", "CHUNKING", "BINARYMIME",
 	};
 
@@ -402,6 +427,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cut[i + 1] = len * hdr[i + 1] / 256;
 	cut[4] = len;
 	qsort(cut + 1, 3, sizeof(cut[0]), cmp_size);
+	if ((hdr[0] & 0x88) == 0x88)
+		send_all(sv[0], (const uint8_t *)AUTH_PREFIX,
+		    strlen(AUTH_PREFIX), &r, deadline);
 	if (hdr[0] & 0x01)
 		send_all(sv[0], (const uint8_t *)PREFIX, strlen(PREFIX), &r,
 		    deadline);

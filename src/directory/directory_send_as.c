@@ -155,10 +155,20 @@ directory_send_as_allowed(struct directory *dir, int64_t account_id,
 	rc = directory_send_as_owns(dir, account_id, account, canon, &err);
 	if (rc != 0)
 		goto out;
-	/* "bob+list@" is bob's: the tag is the sender's own business. */
+	/* "bob+list@" is bob's: the tag is the sender's own business. But
+	   not when the whole name is an account or alias of its own (the
+	   resolver delivers it there, not to bob), and "+x@" has no base
+	   (directory_resolve.c, step 5). */
 	at = strrchr(canon, '@');
 	plus = strchr(canon, '+');
-	if (at != NULL && plus != NULL && plus < at) {
+	if (at != NULL && plus != NULL && plus > canon && plus < at) {
+		rc = directory_admin_int(dir, &err, NULL, "SELECT 1 FROM"
+		    " accounts WHERE address = ?1 UNION ALL SELECT 1 FROM"
+		    " addresses WHERE address = ?1", "s", canon);
+		if (rc != 0) {
+			rc = rc == 1 ? 0 : -1;
+			goto out;
+		}
 		memmove(plus, at, strlen(at) + 1);
 		rc = directory_send_as_owns(dir, account_id, account, canon,
 		    &err);

@@ -68,7 +68,12 @@ struct service_login_entry {
 struct service_login {
 	const struct config *config;
 	struct auth_throttle *throttle;
-	pthread_mutex_t mutex;		/* the dummy and the cache */
+	/* Two locks: making the dummy takes one Argon2id (~100 ms) under
+	   dummy_mutex on a worker, while I/O threads take cache_mutex for
+	   each lookup; one lock for both stalled every I/O thread's
+	   logins meanwhile. */
+	pthread_mutex_t dummy_mutex;	/* the dummy fields */
+	pthread_mutex_t cache_mutex;	/* cache */
 	bool dummy_made;
 	char *dummy;			/* NULL if hashing failed */
 	uint64_t dummy_ms;		/* what checking it costs */
@@ -83,7 +88,7 @@ struct service_login_job {
 	void *ctx;
 	char *service, *conn_id, *ip, *method;
 	char *user;			/* as sent, for logs */
-	char *throttle_key;		/* account or "*master"; may be NULL */
+	char *throttle_key;	/* canonical account or "*master"; or NULL */
 	char *master;			/* NULL: a plain login */
 	char *password;			/* password_len octets + NUL */
 	size_t password_len;
@@ -119,7 +124,8 @@ service_login_new(const struct config *config)
 		panic("service_login_new: sodium_init");
 	login->config = config;
 	login->throttle = auth_throttle_new(&limits);
-	if (pthread_mutex_init(&login->mutex, NULL) != 0)
+	if (pthread_mutex_init(&login->dummy_mutex, NULL) != 0 ||
+	    pthread_mutex_init(&login->cache_mutex, NULL) != 0)
 		panic("service_login_new: pthread_mutex_init");
 	randombytes_buf(login->cache_key, sizeof(login->cache_key));
 	login->cache = xcalloc((size_t)SERVICE_LOGIN_CACHE_BUCKETS *
@@ -135,7 +141,8 @@ service_login_free(struct service_login **loginp)
 	if (login == NULL)
 		return;
 	auth_throttle_free(&login->throttle);
-	pthread_mutex_destroy(&login->mutex);
+	pthread_mutex_destroy(&login->dummy_mutex);
+	pthread_mutex_destroy(&login->cache_mutex);
 	free(login->dummy);
 	sodium_memzero(login->cache_key, sizeof(login->cache_key));
 	free(login->cache);
@@ -143,7 +150,7 @@ service_login_free(struct service_login **loginp)
 	*loginp = NULL;
 }
 
-/* Under the mutex. */
+/* Under dummy_mutex. */
 static void
 service_login_make_dummy(struct service_login *login)
 {
@@ -169,18 +176,18 @@ service_login_make_dummy(struct service_login *login)
 void
 service_login_warm(struct service_login *login)
 {
-	pthread_mutex_lock(&login->mutex);
+	pthread_mutex_lock(&login->dummy_mutex);
 	if (login->dummy_override == NULL)
 		service_login_make_dummy(login);
-	pthread_mutex_unlock(&login->mutex);
+	pthread_mutex_unlock(&login->dummy_mutex);
 }
 
 void
 service_login_set_dummy_hash(struct service_login *login, const char *hash)
 {
-	pthread_mutex_lock(&login->mutex);
+	pthread_mutex_lock(&login->dummy_mutex);
 	login->dummy_override = hash;
-	pthread_mutex_unlock(&login->mutex);
+	pthread_mutex_unlock(&login->dummy_mutex);
 }
 
 /* The hash an unknown user's password is checked against, and what that
@@ -190,7 +197,7 @@ service_login_dummy(struct service_login *login, uint64_t *cost_ms_r)
 {
 	const char *hash;
 
-	pthread_mutex_lock(&login->mutex);
+	pthread_mutex_lock(&login->dummy_mutex);
 	if (login->dummy_override != NULL) {
 		hash = login->dummy_override;
 		*cost_ms_r = 0;
@@ -199,7 +206,7 @@ service_login_dummy(struct service_login *login, uint64_t *cost_ms_r)
 		hash = login->dummy;
 		*cost_ms_r = login->dummy_ms;
 	}
-	pthread_mutex_unlock(&login->mutex);
+	pthread_mutex_unlock(&login->dummy_mutex);
 	/* A failed dummy: a string no password matches. */
 	return hash != NULL ? hash : "{NONE}";
 }
@@ -278,7 +285,7 @@ service_login_cache_hit(struct service_login_job *job, uint64_t now_ms)
 	struct service_login_entry *e;
 	bool hit = false;
 
-	pthread_mutex_lock(&login->mutex);
+	pthread_mutex_lock(&login->cache_mutex);
 	e = service_login_bucket(login, job->key);
 	for (int i = 0; i < SERVICE_LOGIN_CACHE_WAYS; i++) {
 		if (e[i].expires_ms <= now_ms ||
@@ -293,7 +300,7 @@ service_login_cache_hit(struct service_login_job *job, uint64_t now_ms)
 			memset(&e[i], 0, sizeof(e[i]));
 		break;
 	}
-	pthread_mutex_unlock(&login->mutex);
+	pthread_mutex_unlock(&login->cache_mutex);
 	return hit;
 }
 
@@ -303,7 +310,7 @@ service_login_cache_put(struct service_login_job *job, uint64_t now_ms)
 	struct service_login *login = job->login;
 	struct service_login_entry *e, *victim;
 
-	pthread_mutex_lock(&login->mutex);
+	pthread_mutex_lock(&login->cache_mutex);
 	e = service_login_bucket(login, job->key);
 	victim = &e[0];
 	for (int i = 0; i < SERVICE_LOGIN_CACHE_WAYS; i++) {
@@ -320,7 +327,7 @@ service_login_cache_put(struct service_login_job *job, uint64_t now_ms)
 	memcpy(victim->stored, job->stored, SERVICE_LOGIN_DIGEST);
 	victim->expires_ms = now_ms +
 	    (uint64_t)login->config->auth.cache_ttl * 1000;
-	pthread_mutex_unlock(&login->mutex);
+	pthread_mutex_unlock(&login->cache_mutex);
 }
 
 /* --- the job ------------------------------------------------------------ */
@@ -497,14 +504,35 @@ service_login_names(struct service_login_job *job,
 	} else {
 		account = xstrdup(user);
 	}
-	if (job->master != NULL) {
+	if (job->master != NULL)
 		/* A guesser aims at the master password: count it there,
 		   whichever account is named. */
 		job->throttle_key = xasprintf("*%s", job->master);
-	} else {
-		job->throttle_key = xstrdup(account);
-	}
 	return account;
+}
+
+/* The per-account throttle counts the account, not the spelling: keyed
+   by the name as sent, bob@alias.example, "b\ob"@example.org (quoted
+   pairs: any number of spellings) and a domain's U-label form would
+   each get a budget of their own, so tries per account were unbounded.
+   The key is the canonical form the lookup uses (lower case, quotes
+   decoded, alias domain replaced, A-labels); a name without one is
+   counted as sent (the throttle ignores case). dir may be NULL. */
+static void
+service_login_throttle_key(struct service_login_job *job,
+    struct directory *dir, const char *account)
+{
+	char canon[DIRECTORY_MASTER_CANONICAL_MAX];
+	struct directory_error err = { 0 };
+
+	if (job->throttle_key != NULL || account == NULL)
+		return;
+	if (dir != NULL &&
+	    directory_master_canonical(dir, account, canon, &err) != -1)
+		job->throttle_key = xstrdup(canon);
+	else
+		job->throttle_key = xstrdup(account);
+	directory_error_clear(&err);
 }
 
 /* Reads the account (and master user) into job. -1: the directory
@@ -595,6 +623,8 @@ service_login_start(struct service_login *login,
 	if (name == NULL || req->password_len == 0 ||
 	    req->password_len > PASSWORD_MAX_LEN)
 		job->fail = SERVICE_LOGIN_FAIL_MALFORMED;
+	dir = service_thread_directory(thread);
+	service_login_throttle_key(job, dir, name);
 	switch (auth_throttle_check(login->throttle, job->ip,
 	    job->throttle_key, auth_throttle_now_ms())) {
 	case AUTH_THROTTLE_OK:
@@ -609,7 +639,7 @@ service_login_start(struct service_login *login,
 		return;
 	}
 	if (job->fail == SERVICE_LOGIN_FAIL_NONE) {
-		if ((dir = service_thread_directory(thread)) == NULL ||
+		if (dir == NULL ||
 		    service_login_lookup(job, dir, name) == -1) {
 			if (dir == NULL)
 				log_error("%s: conn=%s event=auth_tempfail "

@@ -42,8 +42,8 @@ void service_login_free(struct service_login **login);
 /* Makes the dummy hash (one Argon2id: ~100 ms; call on a worker, before
    or at the first login). Thread-safe; later calls return at once. */
 void service_login_warm(struct service_login *login);
-/* Tests and fuzzers: the dummy is this static hash (e.g. "{PLAIN}x"),
-   Before any login. */
+/* Tests and fuzzers: the dummy is this static hash (e.g. "{PLAIN}x");
+   NULL: the real one again (made at the next need). */
 void service_login_set_dummy_hash(struct service_login *login,
     const char *hash);
 

@@ -5,6 +5,7 @@
    a miss). */
 #include "service/service_login.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +302,34 @@ test_throttle(void)
 	teardown();
 }
 
+/* The per-account budget is the account's, whatever spelling the
+   guesser uses: alias domain, quoted local part, quoted pairs, case. */
+static void
+test_throttle_spellings(void)
+{
+	static const char *const spellings[] = {
+		"bob@alias.example", "\"bob\"@example.org",
+		"\"b\\ob\"@ALIAS.example",
+	};
+	struct outcome o;
+
+	setup();
+	for (size_t i = 0; i < 3; i++)
+		TEST_EQ_INT(try_login(spellings[i], NULL, "wrong", &o),
+		    SERVICE_LOGIN_FAILED);
+	TEST_EQ_INT(try_login("bob@example.org", NULL, "bobpw", &o),
+	    SERVICE_LOGIN_BLOCKED);
+	TEST_EQ_INT(try_login("\"bo\\b\"@alias.example", NULL, "bobpw",
+	    &o), SERVICE_LOGIN_BLOCKED);
+	/* Names of no domain of ours still count as sent, case aside. */
+	for (size_t i = 0; i < 3; i++)
+		TEST_EQ_INT(try_login(i == 1 ? "X@Nowhere.Example" :
+		    "x@nowhere.example", NULL, "pw", &o), SERVICE_LOGIN_FAILED);
+	TEST_EQ_INT(try_login("x@NOWHERE.example", NULL, "pw", &o),
+	    SERVICE_LOGIN_BLOCKED);
+	teardown();
+}
+
 static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
 
 static void
@@ -387,6 +416,44 @@ test_dummy_real(void)
 	teardown();
 }
 
+static volatile bool warm_done;
+
+static void *
+warm_thread(void *ctx)
+{
+	(void)ctx;
+	service_login_warm(login);
+	warm_done = true;
+	return NULL;
+}
+
+/* Making the dummy (one Argon2id, on a worker) must not hold up the
+   cache lookup every login makes on its I/O thread. */
+static void
+test_dummy_does_not_block_lookups(void)
+{
+	struct outcome o;
+	pthread_t t;
+
+	setup();
+	TEST_EQ_INT(try_login("bob@example.org", NULL, "bobpw", &o),
+	    SERVICE_LOGIN_OK);
+	/* Back to the real dummy, not made yet. */
+	service_login_set_dummy_hash(login, NULL);
+	warm_done = false;
+	if (pthread_create(&t, NULL, warm_thread, NULL) != 0)
+		panic("pthread_create");
+	/* Let it get into the hash. */
+	(void)poll(NULL, 0, 20);
+	start(&o, "bob@example.org", NULL, "bobpw", 5);
+	/* The lookup came back while the dummy was still being made. */
+	TEST_ASSERT(!warm_done);
+	wait_for(&o, 5000);
+	TEST_EQ_INT(o.r.status, SERVICE_LOGIN_OK);
+	pthread_join(t, NULL);
+	teardown();
+}
+
 static void
 test_plaintext_ok(void)
 {
@@ -415,8 +482,10 @@ main(void)
 	TEST_RUN(test_nul_and_empty);
 	TEST_RUN(test_master);
 	TEST_RUN(test_throttle);
+	TEST_RUN(test_throttle_spellings);
 	TEST_RUN(test_cache);
 	TEST_RUN(test_dummy_real);
+	TEST_RUN(test_dummy_does_not_block_lookups);
 	TEST_RUN(test_plaintext_ok);
 	worker_pool_free(&pool);
 	worker_base_detach(base);

@@ -147,6 +147,10 @@ smtpd_data_complete(struct smtpd_session *s)
 	r = &env->rcpts[env->n_rcpts++];
 	memset(r, 0, sizeof(*r));
 	r->address = xstrdup(bcc);
+	/* Postfix adds always_bcc with NOTIFY=NONE: a failed or delayed
+	   archive copy must not send the sender a DSN naming the hidden
+	   recipient. */
+	r->notify = QUEUE_NOTIFY_NEVER;
 	return 0;
 }
 

@@ -1,8 +1,11 @@
 /* smtpd_headers.c — finds the end of the header block and which of
    Message-ID and Date it holds (smtpd_headers.h). A field name is
-   matched at the start of a line up to its ':'; folded lines (leading
-   space or tab) continue the field before. A line that is empty (CRLF
-   or bare LF at the start of a line) ends the block. */
+   matched at the start of a line up to its ':', white space before the
+   ':' allowed (RFC 5322 §4.5.3 obs-optional: "Date : x" is a Date field
+   to every reader, and a second one would make the message invalid);
+   folded lines (leading space or tab) continue the field before. A
+   line that is empty (CRLF or bare LF at the start of a line) ends the
+   block. */
 #include "smtpd/smtpd_headers.h"
 
 #include <string.h>
@@ -47,6 +50,7 @@ smtpd_headers_scan(struct smtpd_headers *h, const char *data, size_t len,
 			}
 			if (c != ' ' && c != '\t') {
 				h->in_name = true;
+				h->name_wsp = false;
 				h->name_len = 0;
 			}
 		}
@@ -59,6 +63,10 @@ smtpd_headers_scan(struct smtpd_headers *h, const char *data, size_t len,
 			continue;
 		if (c == ':') {
 			smtpd_headers_name_end(h);
+		} else if (c == ' ' || c == '\t') {
+			h->name_wsp = true;
+		} else if (h->name_wsp) {
+			h->in_name = false;	/* "Date x:" is no field */
 		} else if (h->name_len < sizeof(h->name)) {
 			h->name[h->name_len++] = (char)(c >= 'A' && c <= 'Z' ?
 			    c - 'A' + 'a' : c);

@@ -17,6 +17,7 @@ struct smtpd_headers {
 	bool done;		/* the header block is over */
 	bool line_start;	/* the next byte starts a line */
 	bool in_name;		/* reading a field name */
+	bool name_wsp;		/* blank after the name: ':' must follow */
 	bool has_message_id, has_date;
 	unsigned name_len;	/* octets of the name so far */
 	char name[12];		/* lower-cased, only while it may match */

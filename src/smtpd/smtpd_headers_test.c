@@ -13,7 +13,11 @@ static const struct {
 } cases[] = {
 	{ "Subject: x\r\n\r\nbody\r\n", 12, false, false },
 	{ "Message-ID: <a@b>\r\nDate: now\r\n\r\nb", 30, true, true },
-	{ "message-id:<a@b>\r\nDATE : x\r\n\r\n", 18 + 10, true, false },
+	/* RFC 5322 §4.5.3: white space before the colon still names the
+	   field; a second word does not. */
+	{ "message-id:<a@b>\r\nDATE : x\r\n\r\n", 18 + 10, true, true },
+	{ "Message-ID\t:<a@b>\r\nDate x: y\r\n\r\n", 30, true, false },
+	{ "Date\r\n\r\n", 6, false, false },
 	/* Folded lines continue a field; "Date" inside one is no field. */
 	{ "Subject: a\r\n Date: b\r\n\r\n", 22, false, false },
 	{ "X-Date: a\r\nMessage-IDs: b\r\n\r\n", 27, false, false },

@@ -5,6 +5,7 @@
    the MAIL FROM addresses directory_send_as_allowed grants it. A
    master user logged in as an account sends as that account. Relay
    network clients have no login and are not checked. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,30 @@
 #include "lib/xmalloc.h"
 #include "service/service_thread.h"
 #include "smtpd/smtpd_private.h"
+
+/* A sender the directory cannot parse ("x y"@example.org, bob..x@,
+   bob@example.org.) is still under its domain's switch, or such
+   spellings would pass any check: canonicalises a stand-in address of
+   sender's domain (trailing dots dropped, as DNS does) into canon.
+   1, 0, -1 as directory_master_canonical. */
+static int
+smtpd_sender_domain_canonical(struct directory *dir, const char *sender,
+    char canon[DIRECTORY_MASTER_CANONICAL_MAX], struct directory_error *err)
+{
+	const char *at = strrchr(sender, '@');
+	char probe[DIRECTORY_MASTER_CANONICAL_MAX];
+	size_t len;
+
+	if (at == NULL)
+		return 0;
+	len = strlen(at + 1);
+	while (len > 0 && at[len] == '.')
+		len--;
+	if (len == 0 || len > 255)
+		return 0;
+	snprintf(probe, sizeof(probe), "postmaster@%.*s", (int)len, at + 1);
+	return directory_master_canonical(dir, probe, canon, err);
+}
 
 /* Whether the match applies to sender: 1, 0, -1 (database). */
 static int
@@ -30,6 +55,10 @@ smtpd_sender_match_on(struct smtpd_session *s, struct directory *dir,
 	if (s->config->submission.sender_login_match)
 		return 1;
 	rc = directory_master_canonical(dir, sender, canon, &err);
+	if (rc == -1 && err.code != DIRECTORY_ERROR_DB) {
+		directory_error_clear(&err);
+		rc = smtpd_sender_domain_canonical(dir, sender, canon, &err);
+	}
 	if (rc == -1) {
 		rc = err.code == DIRECTORY_ERROR_DB ? -1 : 0;
 		directory_error_clear(&err);

@@ -25,6 +25,7 @@
 #include "config/config.h"
 #include "directory/directory.h"
 #include "directory/directory_admin.h"
+#include "directory/directory_send_as.h"
 #include "lib/buf.h"
 #include "lib/base64.h"
 #include "lib/fsutil.h"
@@ -1875,6 +1876,151 @@ test_submission_vanishes_in_login(void)
 	TEST_EQ_INT(H.started, H.ended);
 }
 
+static void
+set_sender_match(const char *domain, bool on)
+{
+	struct directory_error err = { 0 };
+	struct directory *d = NULL;
+	char *error = NULL;
+
+	if (directory_open(H.dir, false, &d, &error) == -1)
+		panic("set_sender_match: %s", error);
+	if (directory_send_as_set_domain_match(d, domain, on, &err) == -1)
+		panic("set_sender_match: %s", err.message);
+	directory_close(&d);
+}
+
+/* The per-domain sender/login match holds for every spelling of a
+   sender of that domain, the ones the directory cannot parse too. */
+static void
+test_submission_sender_match(void)
+{
+	static const struct exchange ex[] = {
+		{ "MAIL FROM:<bob@example.org>\r\n", "553 5.7.1" },
+		{ "MAIL FROM:<BOB@Example.ORG>\r\n", "553 5.7.1" },
+		{ "MAIL FROM:<\"bob\"@example.org>\r\n", "553 5.7.1" },
+		/* Valid SMTP the directory cannot parse: were let through. */
+		{ "MAIL FROM:<\"bob smith\"@example.org>\r\n", "553 5.7.1" },
+		{ "MAIL FROM:<\"bob.\"@example.org>\r\n", "553 5.7.1" },
+		{ "MAIL FROM:<\"b..ob\"@EXAMPLE.org>\r\n", "553 5.7.1" },
+		/* Refused as syntax before any check. */
+		{ "MAIL FROM:<bob@example.org.>\r\n", "501 5.1.7" },
+		/* Own address; another domain's is not under the switch. */
+		{ "MAIL FROM:<alice@example.org>\r\n", "250 2.1.0" },
+		{ "RSET\r\n", "250 2.0.0" },
+		{ "MAIL FROM:<\"x y\"@remote.test>\r\n", "250 2.1.0" },
+		{ "RSET\r\n", "250 2.0.0" },
+		{ "MAIL FROM:<\"x.\"@example.test>\r\n", "250 2.1.0" },
+		{ "RSET\r\n", "250 2.0.0" },
+	};
+	struct client c;
+	char *line;
+
+	submission_begin();
+	set_sender_match("example.org", true);
+	client_plain(&c);
+	client_hello(&c);
+	line = auth_plain("alice@example.org", "alicepw");
+	client_send_str(&c, line);
+	free(line);
+	EXPECT(&c, "235 2.7.0");
+	CONVERSE(&c, ex);
+	client_quit(&c);
+	set_sender_match("example.org", false);
+	submission_end();
+}
+
+static void
+add_account(const char *address)
+{
+	struct directory_error err = { 0 };
+	struct directory *d = NULL;
+	char *error = NULL;
+
+	if (directory_open(H.dir, false, &d, &error) == -1)
+		panic("add_account: %s", error);
+	if (directory_admin_account_add(d, address, NULL, NULL, 0, NULL,
+	    &err) == -1)
+		panic("add_account: %s", err.message);
+	directory_close(&d);
+}
+
+/* A +tag of one's own address is one's own, unless the tagged name is
+   an account (or alias) of its own: that is someone else's. */
+static void
+test_submission_sender_plus(void)
+{
+	static const struct exchange ex[] = {
+		{ "MAIL FROM:<alice+news@example.org>\r\n", "250 2.1.0" },
+		{ "RSET\r\n", "250 2.0.0" },
+		{ "MAIL FROM:<alice+team@example.org>\r\n", "553 5.7.1" },
+		{ "MAIL FROM:<Alice+Team@example.org>\r\n", "553 5.7.1" },
+		{ "MAIL FROM:<+alice@example.org>\r\n", "553 5.7.1" },
+	};
+	struct client c;
+	char *line;
+
+	submission_begin();
+	H.config.submission.sender_login_match = true;
+	add_account("alice+team@example.org");
+	client_plain(&c);
+	client_hello(&c);
+	line = auth_plain("alice@example.org", "alicepw");
+	client_send_str(&c, line);
+	free(line);
+	EXPECT(&c, "235 2.7.0");
+	CONVERSE(&c, ex);
+	client_quit(&c);
+	H.config.submission.sender_login_match = false;
+	submission_end();
+}
+
+/* [submission] always_bcc: one hidden copy, which never bounces to the
+   sender (NOTIFY=NEVER, as Postfix's always_bcc): a failed archive
+   delivery must not tell the sender the archive exists. */
+static void
+test_submission_always_bcc(void)
+{
+	struct queue_envelope env = { 0 };
+	struct client c;
+	char *id;
+
+	reset_config();
+	H.config.submission.always_bcc = xstrdup("bob@example.org");
+	client_plain(&c);
+	client_hello(&c);
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<alice@example.org> NOTIFY=SUCCESS,FAILURE\r\n"
+	    "DATA\r\n");
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "354 ");
+	client_send_str(&c, "Subject: s\r\n\r\nhi\r\n.\r\n");
+	id = EXPECT_QUEUED(&c);
+	if (QUEUED_ENVELOPE(id, &env)) {
+		TEST_EQ_INT(env.n_rcpts, 2);
+		if (env.n_rcpts == 2) {
+			TEST_EQ_STR(env.rcpts[1].address, "bob@example.org");
+			TEST_EQ_INT(env.rcpts[1].notify, QUEUE_NOTIFY_NEVER);
+			TEST_EQ_INT(env.rcpts[0].notify,
+			    QUEUE_NOTIFY_SUCCESS | QUEUE_NOTIFY_FAILURE);
+		}
+		queue_envelope_clear(&env);
+	}
+	free(id);
+	/* Listed already (any case): no second copy. */
+	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	    "RCPT TO:<BOB@example.org>\r\nDATA\r\n");
+	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "354 ");
+	client_send_str(&c, "Subject: s\r\n\r\nhi\r\n.\r\n");
+	id = EXPECT_QUEUED(&c);
+	if (QUEUED_ENVELOPE(id, &env)) {
+		TEST_EQ_INT(env.n_rcpts, 1);
+		queue_envelope_clear(&env);
+	}
+	free(id);
+	client_quit(&c);
+	xfree(&H.config.submission.always_bcc);
+}
+
 /* --- setup -------------------------------------------------------------- */
 
 /* Two domains; alice, bob and carol (disabled); a postmaster alias on the
@@ -1988,6 +2134,9 @@ main(void)
 	TEST_RUN(test_submission_auth);
 	TEST_RUN(test_submission_plaintext_never);
 	TEST_RUN(test_submission_vanishes_in_login);
+	TEST_RUN(test_submission_sender_match);
+	TEST_RUN(test_submission_sender_plus);
+	TEST_RUN(test_submission_always_bcc);
 	teardown();
 	return test_done();
 }

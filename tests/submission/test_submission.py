@@ -66,6 +66,14 @@ def relaynet(tmp_path_factory):
         "relay_networks": "192.0.2.0/24, 127.0.0.1, 2001:db8::/32"}))
 
 
+@pytest.fixture(scope="module")
+def per_account(tmp_path_factory):
+    # The per-account budget alone: the IP is never the one blocked.
+    yield from serve(make(tmp_path_factory, auth={
+        "max_failures_per_ip": "100", "max_failures_per_account": "3",
+        "failure_window": "60"}))
+
+
 def message(subject, headers=""):
     return ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\n%s\r\nbody of %s\r\n"
             % (BOB, CAROL, subject, headers, subject))
@@ -281,6 +289,65 @@ def test_sender_match_per_domain(sub):
         sub.cli("domain", "set-sender-match", "example.org", "off")
     assert c.mail(CAROL)[0] == 250
     c.quit()
+
+
+def test_sender_match_per_domain_quoted_spellings(sub):
+    # Valid SMTP the directory does not parse was let through the
+    # per-domain switch: the domain still decides.
+    c = submit(sub)
+    sub.cli("domain", "set-sender-match", "example.org", "on")
+    try:
+        for sender in ('"carol smith"@example.org', '"carol."@example.org',
+                       '"carol"@Example.ORG', 'CAROL@example.org'):
+            code, text = c.docmd("MAIL", "FROM:<%s>" % sender)
+            assert code == 553, (sender, code, text)
+        code, _ = c.docmd("MAIL", 'FROM:<"x y"@elsewhere.example>')
+        assert code == 250
+        c.rset()
+    finally:
+        sub.cli("domain", "set-sender-match", "example.org", "off")
+    c.quit()
+
+
+def test_obsolete_date_field_not_doubled(sub):
+    # RFC 5322 obs-optional: "Date :" is the Date field; a second one
+    # would make the message invalid.
+    c = submit(sub)
+    c.sendmail(BOB, [CAROL], message(
+        "obs-date", "Message-Id\t: <own2@client>\r\n"
+        "Date : Mon, 1 Jan 2024 00:00:00 +0000\r\n"))
+    c.quit()
+    head = find(sub, CAROL, b"body of obs-date").split(b"\r\n\r\n", 1)[0]
+    assert head.lower().count(b"\r\ndate") == 1
+    assert head.lower().count(b"\r\nmessage-id") == 1
+
+
+def login_fails(p, user, password, code):
+    c = smtplib.SMTP("127.0.0.1", p.ports["submission"], timeout=30)
+    c.ehlo("client.example")
+    c.esmtp_features["auth"] = "PLAIN"
+    with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+        c.login(user, password)
+    assert e.value.smtp_code == code, (user, e.value)
+    c.close()
+
+
+def test_account_throttle_counts_every_spelling(per_account):
+    # Each spelling of bob's address had a budget of its own; quoted
+    # pairs make any number of them.
+    for user in ('"bob"@example.org', '"b\\ob"@EXAMPLE.org',
+                 '"bo\\b"@example.org'):
+        login_fails(per_account, user, "wrong", 535)
+    login_fails(per_account, BOB, PW[BOB], 454)
+    login_fails(per_account, '"\\bob"@example.org', PW[BOB], 454)
+    # Carol's budget is her own.
+    submit(per_account, user=CAROL).quit()
+    # POP3 shares the block.
+    c = poplib.POP3("127.0.0.1", per_account.ports["pop3"], timeout=30)
+    c.user(BOB)
+    with pytest.raises(poplib.error_proto):
+        c.pass_(PW[BOB])
+    c.close()
 
 
 def test_master_user(sub):
