@@ -72,7 +72,9 @@ const struct imap_command *imap_parser_command(const struct imap_parser *p);
    command name read so far (never NULL: a literal in place of the name,
    "a {5}", is an IMAP_PARSE_ERROR, as no command takes one) and how
    many top-level arguments precede it (APPEND: the message literal
-   follows the mailbox and optional flags and date). */
+   follows the mailbox and optional flags and date). Also valid after the
+   "[TOOBIG]" IMAP_PARSE_ERROR of a literal over max_size (until the next
+   feed), so the session can answer APPEND's NO [TOOBIG]. */
 struct imap_parser_literal {
 	uint64_t size;
 	bool sync;
