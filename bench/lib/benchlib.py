@@ -18,6 +18,7 @@ import os
 import poplib
 import pwd
 import re
+import resource
 import signal
 import socket
 import sqlite3
@@ -1173,3 +1174,53 @@ class PetrelInbox:
         if self.db is not None:
             self.db.close()
             self.db = None
+
+
+# --- memory and file descriptors ------------------------------------------------------
+
+def pss_kib(pid):
+    """Proportional set size of pid in KiB, from /proc/<pid>/smaps_rollup
+    (pages shared with other processes counted by their share), or 0 when
+    the process is gone."""
+    try:
+        with open("/proc/%d/smaps_rollup" % pid, "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def server_pss_kib(server):
+    """PSS in KiB summed over every process of a server under test (the
+    tree of root_pid(), or of each of root_pids()): all of Dovecot's login,
+    imap and auth processes, petrel's one process."""
+    roots = server.root_pids() if hasattr(server, "root_pids") else [server.root_pid()]
+    snap = process_snapshot()
+    pids = set()
+    for root in roots:
+        pids |= process_tree(root, snap)
+    return sum(pss_kib(pid) for pid in pids)
+
+
+def raise_nofile(want):
+    """Raises this process's RLIMIT_NOFILE to at least want (soft and hard;
+    raising the hard limit needs root, and /proc/sys/fs/nr_open bounds it).
+    Children started afterwards inherit it.  Returns the soft limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= want:
+        return soft
+    if hard < want and os.geteuid() == 0:
+        try:
+            with open("/proc/sys/fs/nr_open") as f:
+                cap = int(f.read())
+        except (OSError, ValueError):
+            cap = want
+        hard = max(hard, min(want, cap))
+    soft = min(want, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    except (ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft
