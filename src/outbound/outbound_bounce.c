@@ -5,13 +5,16 @@
    the agent's worker thread (reads the original, commits). */
 #include "outbound/outbound_private.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "lib/buf.h"
-#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "mail/dsn.h"
@@ -35,6 +38,68 @@ outbound_bounce_status(const char *reply, const char *def, char *out)
 		memcpy(out, p, n);
 		out[n] = '\0';
 	}
+}
+
+/* The first max bytes of path (all of it when smaller), NUL-terminated, in
+   *data_r (heap). A large original is returned as its header only, and
+   that header is at its start: reading just the start is what keeps it
+   (fsutil_read_file refuses a file over its max altogether). 0, or -1. */
+static int
+outbound_bounce_read_head(const char *path, size_t max, char **data_r,
+    size_t *len_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char *data;
+	size_t len = 0;
+
+	*data_r = NULL;
+	*len_r = 0;
+	if (fd == -1)
+		return -1;
+	data = xmalloc(max + 1);
+	while (len < max) {
+		ssize_t n = read(fd, data + len, max - len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			close(fd);
+			free(data);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	data[len] = '\0';
+	*data_r = data;
+	*len_r = len;
+	return 0;
+}
+
+/* The report's unique token, "<qid>.<hash>": the same for the same
+   recipients and actions of the same message, so a report queued before a
+   crash (and not yet recorded as sent) is recognised by its Message-ID
+   when the restarted agent owes it again. FNV-1a over (index, action). */
+static void
+outbound_bounce_unique(const struct queue_envelope *env,
+    const struct outbound_dsn_rcpt *rcpts, size_t n, char *out, size_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t k = 0; k < n; k++) {
+		uint64_t v[2] = { env->rcpts[rcpts[k].i].idx,
+		    (uint64_t)rcpts[k].action };
+
+		for (size_t j = 0; j < 2; j++) {
+			for (unsigned b = 0; b < 8; b++) {
+				h ^= (v[j] >> (8 * b)) & 0xff;
+				h *= 0x100000001b3ULL;
+			}
+		}
+	}
+	snprintf(out, size, "%s.%016" PRIx64, env->id, h);
 }
 
 /* "host[ip]:port" → "host", for Remote-MTA. */
@@ -63,7 +128,7 @@ outbound_bounce_send(struct outbound *ob, const struct queue_envelope *env,
 	struct queue_rcpt brcpt = { 0 };
 	struct queue_writer *w = NULL;
 	struct buf out;
-	char *path, *original = NULL, unique[64];
+	char *path, *original = NULL, *msgid = NULL, unique[64];
 	size_t original_len = 0;
 	const char *err = NULL;
 	int ret = -1;
@@ -103,23 +168,27 @@ outbound_bounce_send(struct outbound *ob, const struct queue_envelope *env,
 			dr[k].will_retry_until = env->arrival +
 			    (time_t)config->outbound.max_lifetime;
 	}
-	/* Enough of the original for dsn.h's choice of full or headers. */
+	/* Enough of the original for dsn.h's choice of full or headers:
+	   more than DSN_MAX_FULL_DEFAULT bytes make it take the header. */
 	path = queue_message_path(ob->queue, env->id);
-	if (fsutil_read_file(path, DSN_MAX_FULL_DEFAULT + 1, &original,
-	    &original_len) == -1) {
-		/* Larger than that (or gone): its header is what can go. */
-		free(original);
-		original = NULL;
+	if (outbound_bounce_read_head(path, 4 * DSN_MAX_FULL_DEFAULT,
+	    &original, &original_len) == -1) {
+		/* Gone (deleted meanwhile): the report goes without it. */
+		original = xstrdup("");
 		original_len = 0;
-		if (fsutil_read_file(path, 4 * DSN_MAX_FULL_DEFAULT,
-		    &original, &original_len) == -1) {
-			free(original);
-			original = xstrdup("");
-			original_len = 0;
-		}
 	}
 	free(path);
-	snprintf(unique, sizeof(unique), "%s.%ld", env->id, (long)time(NULL));
+	outbound_bounce_unique(env, rcpts, n, unique, sizeof(unique));
+	msgid = xasprintf("<%s@%s>", unique, config->hostname);
+	switch (queue_msgid_queued(ob->queue, msgid, error_r)) {
+	case 1:
+		log_info("outbound: qid=%s event=dsn-already-queued "
+		    "msgid=%s", env->id, msgid);
+		ret = 0;
+		goto out;
+	case -1:
+		goto out;
+	}
 	rep.reporting_mta = config->hostname;
 	rep.mail_from = env->mail_from;
 	rep.envid = env->envid;
@@ -169,6 +238,7 @@ out:
 	free(status);
 	free(dr);
 	free(original);
+	free(msgid);
 	buf_clear(&out);
 	return ret;
 }

@@ -799,12 +799,19 @@ outbound_dest_free_all(struct outbound *ob)
 {
 	struct outbound_dest *dest;
 
-	/* dns_free (later) cancels the queries resolving ones wait on. */
+	bool resolving = false;
+
+	/* Every MTA-STS lookup first: dns_free frees every pending query,
+	   theirs included, and a later cancel would touch freed memory. */
+	for (dest = ob->dests; dest != NULL; dest = dest->next) {
+		outbound_sts_cancel(&dest->sts);
+		resolving |= dest->state == OUTBOUND_DEST_RESOLVING;
+	}
+	/* Then the queries resolving destinations wait on. */
+	if (resolving)
+		dns_free(&ob->dns);
 	while ((dest = ob->dests) != NULL) {
 		ob->dests = dest->next;
-		outbound_sts_cancel(&dest->sts);	/* before dns_free */
-		if (dest->state == OUTBOUND_DEST_RESOLVING)
-			dns_free(&ob->dns);
 		outbound_dest_free(dest);
 	}
 }

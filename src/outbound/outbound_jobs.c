@@ -29,6 +29,7 @@ struct outbound_claim_job {
 	size_t n_msgs, n_claimed;
 	time_t next;
 	bool has_next, failed;
+	bool bounce_due;		/* recipients expired: claim for DSNs */
 };
 
 struct outbound_record_job {
@@ -227,6 +228,33 @@ outbound_jobs_route_free(struct outbound_route *r)
 	}
 }
 
+/* A recipient deferred before any attempt (relay rules or DKIM keys
+   unavailable) still expires at max_lifetime: a condition that never
+   clears must not keep the message queued forever. */
+static void
+outbound_jobs_defer(struct outbound_claim_job *job,
+    const struct queue_envelope *env, struct queue_outbound_rcpt *out,
+    const char *reply, struct outbound_results *r)
+{
+	const struct config_outbound *c = &job->ob->config->outbound;
+	long age = job->now > env->arrival ? (long)(job->now - env->arrival) :
+	    0;
+
+	if (age >= (long)c->max_lifetime) {
+		out->status = "failed";
+		out->event = "failed";
+		out->last_error = outbound_results_keep(r, xasprintf(
+		    "4.4.7 Message expired after %ld s in the queue; last "
+		    "error: %s", age, reply));
+		out->detail = out->last_error;
+		job->bounce_due = true;
+		return;
+	}
+	out->status = "outbound";
+	out->last_error = reply;
+	out->retry_at = job->now + c->retry_min;
+}
+
 /* Splits the outbound recipients of env into deliveries, one per route;
    takes env. */
 static void
@@ -244,6 +272,25 @@ outbound_jobs_prepare(struct outbound_claim_job *job,
 	memset(env, 0, sizeof(*env));
 	path = queue_message_path(ob->queue, m->env.id);
 	m->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (m->fd == -1 && errno != ENOENT) {
+		struct queue_outbound_rcpt *out = outbound_results_add(r,
+		    m->env.id, n);
+		const char *reply = outbound_results_keep(r, xasprintf(
+		    "451 4.3.0 Cannot open the queued message file: %s",
+		    strerror(errno)));
+
+		/* EMFILE, ENFILE, EIO...: the file is there and may open
+		   later; only ENOENT means the message is gone. */
+		log_warn("outbound: qid=%s event=message-file-unavailable "
+		    "path=%s error=\"%s\"", m->env.id, path, strerror(errno));
+		for (size_t k = 0; k < n; k++) {
+			out[k].idx = m->env.rcpts[idx[k]].idx;
+			outbound_jobs_defer(job, &m->env, &out[k], reply, r);
+		}
+		queue_envelope_clear(&m->env);
+		free(m);
+		goto out;
+	}
 	if (m->fd == -1) {
 		struct queue_outbound_rcpt *out = outbound_results_add(r,
 		    m->env.id, n);
@@ -270,10 +317,8 @@ outbound_jobs_prepare(struct outbound_claim_job *job,
 		   On-InternalError tempfail). */
 		for (size_t k = 0; k < n; k++) {
 			out[k].idx = m->env.rcpts[idx[k]].idx;
-			out[k].status = "outbound";
-			out[k].last_error = "451 4.3.0 DKIM keys unavailable";
-			out[k].retry_at = job->now +
-			    ob->config->outbound.retry_min;
+			outbound_jobs_defer(job, &m->env, &out[k],
+			    "451 4.3.0 DKIM keys unavailable", r);
 		}
 		close(m->fd);
 		queue_envelope_clear(&m->env);
@@ -291,9 +336,8 @@ outbound_jobs_prepare(struct outbound_claim_job *job,
 			    r, m->env.id, 1);
 
 			out->idx = m->env.rcpts[idx[k]].idx;
-			out->status = "outbound";
-			out->last_error = "451 4.3.0 Relay rules unavailable";
-			out->retry_at = job->now + ob->config->outbound.retry_min;
+			outbound_jobs_defer(job, &m->env, out,
+			    "451 4.3.0 Relay rules unavailable", r);
 			continue;
 		}
 		for (j = 0; j < nd; j++) {
@@ -417,7 +461,8 @@ outbound_jobs_claim_done(void *ctx)
 		return;
 	}
 	outbound_dest_kick_all(ob);
-	if (job->n_claimed == OUTBOUND_CLAIM_BATCH && !job->failed)
+	if ((job->n_claimed == OUTBOUND_CLAIM_BATCH && !job->failed) ||
+	    job->bounce_due)
 		ob->claim_again = true;
 	outbound_jobs_arm_timer(ob, job);
 	free(job);

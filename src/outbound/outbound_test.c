@@ -5,7 +5,9 @@
 
 #include "config/config.h"
 #include "dns/dns.h"
+#include "lib/fsutil.h"
 #include "lib/test.h"
+#include "mail/dsn.h"
 #include "outbound/outbound_private.h"
 #include "smtpc/smtpc.h"
 
@@ -179,11 +181,108 @@ test_dane_decide(void)
 	TEST_ASSERT(got == NULL && n == 0);
 }
 
+static int
+dsn_count(struct queue *q)
+{
+	struct queue_envelope *envs = NULL;
+	size_t n = 0;
+	char *error = NULL;
+	int dsns = 0;
+
+	if (queue_list(q, &envs, &n, &error) == -1) {
+		TEST_ASSERT(!"queue_list");
+		free(error);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		dsns += envs[i].mail_from[0] == '\0';
+	queue_envelopes_free(envs, n);
+	return dsns;
+}
+
+/* A report queued again for the same recipients (a crash between queueing
+   it and recording that it was sent, then the same claim after the
+   restart) is recognised by its Message-ID and not sent twice. */
+static void
+test_bounce_once(void)
+{
+	static const char text[] = "From: a@example.org\r\nSubject: t\r\n"
+	    "\r\nbody\r\n";
+	char *dir = test_tmpdir(), *error = NULL, qid[32];
+	struct config config;
+	struct outbound ob;
+	struct queue_writer *w;
+	struct queue_rcpt rcpts[2] = {
+		{ .address = (char *)"x@remote.example" },
+		{ .address = (char *)"y@remote.example" },
+	};
+	struct queue_envelope env = {
+		.mail_from = (char *)"alice@example.org",
+		.helo = (char *)"client.example",
+		.rcpts = rcpts,
+		.n_rcpts = 2,
+	};
+	struct outbound_dsn_rcpt d[2] = {
+		{ .i = 0, .action = DSN_ACTION_FAILED,
+		  .reply = "550 5.1.1 no such user" },
+		{ .i = 1, .action = DSN_ACTION_FAILED,
+		  .reply = "550 5.1.1 no such user" },
+	};
+	const char *werr = NULL;
+
+	memset(&config, 0, sizeof(config));
+	memset(&ob, 0, sizeof(ob));
+	config.hostname = (char *)"mx.example.org";
+	config.outbound.max_lifetime = 3600;
+	config.data_dir = dir;
+	ob.config = &config;
+	if (queue_open(dir, &ob.queue, &error) == -1) {
+		TEST_ASSERT(!"queue_open");
+		free(error);
+		return;
+	}
+	w = queue_writer_new(ob.queue, &werr);
+	TEST_ASSERT(w != NULL);
+	if (w == NULL)
+		goto out;
+	snprintf(env.id, sizeof(env.id), "%s", queue_writer_id(w));
+	TEST_EQ_INT(queue_writer_write(w, text, strlen(text)), 0);
+	TEST_EQ_INT(queue_commit(ob.queue, &w, &env, &error), 0);
+	env.arrival = time(NULL);
+
+	TEST_EQ_INT(outbound_bounce_send(&ob, &env, d, 2, qid, &error), 0);
+	TEST_ASSERT(qid[0] != '\0');
+	TEST_EQ_INT(dsn_count(ob.queue), 1);
+	/* The same report again: recognised, nothing queued. */
+	TEST_EQ_INT(outbound_bounce_send(&ob, &env, d, 2, qid, &error), 0);
+	TEST_EQ_STR(qid, "");
+	TEST_EQ_INT(dsn_count(ob.queue), 1);
+	/* Another report (one recipient only; a delay warning) is new. */
+	TEST_EQ_INT(outbound_bounce_send(&ob, &env, d, 1, qid, &error), 0);
+	TEST_ASSERT(qid[0] != '\0');
+	d[0].action = DSN_ACTION_DELAYED;
+	d[0].reply = "451 4.3.0 later";
+	TEST_EQ_INT(outbound_bounce_send(&ob, &env, d, 1, qid, &error), 0);
+	TEST_ASSERT(qid[0] != '\0');
+	TEST_EQ_INT(dsn_count(ob.queue), 3);
+	/* The null sender never gets one. */
+	env.mail_from = (char *)"";
+	d[0].action = DSN_ACTION_FAILED;
+	TEST_EQ_INT(outbound_bounce_send(&ob, &env, d, 2, qid, &error), 0);
+	TEST_EQ_STR(qid, "");
+	TEST_EQ_INT(dsn_count(ob.queue), 3);
+out:
+	queue_close(&ob.queue);
+	fsutil_remove_tree(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_from_domain);
 	TEST_RUN(test_dkim_wanted);
 	TEST_RUN(test_dane_decide);
+	TEST_RUN(test_bounce_once);
 	return test_done();
 }

@@ -270,6 +270,12 @@ int queue_event_add(struct queue *queue, const char *qid, const char *event,
 int queue_trace(struct queue *queue, const char *key,
     struct queue_event **events_r, size_t *n_r, char **error_r);
 void queue_events_free(struct queue_event *events, size_t n);
+/* Whether a message with Message-ID msgid ("<x@y>", as in the header) was
+   queued within QUEUE_EVENTS_DAYS: 1 yes, 0 no, -1 with *error_r (heap).
+   Lets a generated message (a DSN) with a deterministic Message-ID be
+   queued at most once across crashes. May block. */
+int queue_msgid_queued(struct queue *queue, const char *msgid,
+    char **error_r);
 
 struct queue_stats {
 	uint64_t batches;	/* group commits run */

@@ -224,6 +224,27 @@ queue_db_events_trim(struct queue_db *qdb, int64_t before, char **error_r)
 	return 0;
 }
 
+int
+queue_db_msgid_queued(struct queue_db *qdb, const char *msgid,
+    char **error_r)
+{
+	sqlite3 *db = queue_db_sqlite(qdb);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM events WHERE msgid = ?1"
+	    " AND event = 'queued' LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return queue_db_admin_fail(db, "prepare", error_r);
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		return queue_db_admin_fail(db, "select msgid", error_r);
+	return 0;
+}
+
 static char *
 queue_db_admin_str(sqlite3_stmt *st, int col)
 {

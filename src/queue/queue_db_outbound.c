@@ -13,12 +13,18 @@
 
 #include "lib/xmalloc.h"
 
-/* What the agent has to do with a recipient at time :now. */
+/* What the agent has to do with a recipient at time :now. A final DSN
+   waits while another recipient of the message is out in an attempt: the
+   sender gets one report for the recipients that attempt fails too, not
+   one per route (its record wakes the agent). */
 #define QUEUE_DB_WORK \
 	"claimed = 0 AND ((status = 'outbound' AND retry_at <= :now)" \
-	" OR (status = 'failed' AND (dsn_sent & 1) = 0)" \
-	" OR (status = 'delivered' AND (notify & 2) != 0" \
-	"     AND (dsn_sent & 1) = 0))"
+	" OR (((status = 'failed' AND (dsn_sent & 1) = 0)" \
+	"  OR (status = 'delivered' AND (notify & 2) != 0" \
+	"      AND (dsn_sent & 1) = 0))" \
+	"  AND NOT EXISTS (SELECT 1 FROM recipients AS busy" \
+	"   WHERE busy.message_id = recipients.message_id" \
+	"   AND busy.claimed != 0)))"
 
 static int
 queue_db_outbound_fail(sqlite3 *db, const char *what, char **error_r)
@@ -63,8 +69,10 @@ queue_db_outbound_claim(struct queue_db *qdb, int64_t now, size_t max,
 	    sqlite3_prepare_v2(db, QUEUE_DB_RCPT_COLUMNS
 	    " WHERE message_id = ?1 AND " QUEUE_DB_WORK " ORDER BY idx", -1,
 	    &rcpts, NULL) != SQLITE_OK ||
+	    /* Exactly the rows read: QUEUE_DB_WORK looks at the claims
+	       this statement makes. */
 	    sqlite3_prepare_v2(db, "UPDATE recipients SET claimed = 1"
-	    " WHERE message_id = ?1 AND " QUEUE_DB_WORK, -1, &claim,
+	    " WHERE message_id = ?1 AND idx = ?2", -1, &claim,
 	    NULL) != SQLITE_OK) {
 		queue_db_outbound_fail(db, "prepare", error_r);
 		goto out;
@@ -74,8 +82,6 @@ queue_db_outbound_claim(struct queue_db *qdb, int64_t now, size_t max,
 	sqlite3_bind_int64(msgs, sqlite3_bind_parameter_index(msgs, ":max"),
 	    max > INT32_MAX ? INT32_MAX : (int)max);
 	sqlite3_bind_int64(rcpts, sqlite3_bind_parameter_index(rcpts,
-	    ":now"), now);
-	sqlite3_bind_int64(claim, sqlite3_bind_parameter_index(claim,
 	    ":now"), now);
 	envs = xreallocarray(NULL, max, sizeof(*envs));
 	while (n < max && (rc = sqlite3_step(msgs)) == SQLITE_ROW) {
@@ -87,12 +93,15 @@ queue_db_outbound_claim(struct queue_db *qdb, int64_t now, size_t max,
 		if (queue_db_read_rcpts(qdb, rcpts, &envs[n - 1],
 		    error_r) == -1)
 			goto out;
-		sqlite3_reset(claim);
-		sqlite3_bind_text(claim, 1, envs[n - 1].id, -1,
-		    SQLITE_STATIC);
-		if (sqlite3_step(claim) != SQLITE_DONE) {
-			queue_db_outbound_fail(db, "claim", error_r);
-			goto out;
+		for (size_t i = 0; i < envs[n - 1].n_rcpts; i++) {
+			sqlite3_reset(claim);
+			sqlite3_bind_text(claim, 1, envs[n - 1].id, -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_int64(claim, 2, envs[n - 1].rcpts[i].idx);
+			if (sqlite3_step(claim) != SQLITE_DONE) {
+				queue_db_outbound_fail(db, "claim", error_r);
+				goto out;
+			}
 		}
 	}
 	if (n < max && rc != SQLITE_DONE) {

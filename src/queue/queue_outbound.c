@@ -137,6 +137,18 @@ queue_trace(struct queue *q, const char *key, struct queue_event **events_r,
 	return rc;
 }
 
+int
+queue_msgid_queued(struct queue *q, const char *msgid, char **error_r)
+{
+	int rc;
+
+	/* The writers' connection: it sees every commit made so far. */
+	pthread_mutex_lock(&q->deliver_mutex);
+	rc = queue_db_msgid_queued(q->ddb, msgid, error_r);
+	pthread_mutex_unlock(&q->deliver_mutex);
+	return rc;
+}
+
 void
 queue_events_free(struct queue_event *events, size_t n)
 {

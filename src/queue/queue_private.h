@@ -160,6 +160,8 @@ int queue_db_event_add(struct queue_db *db, const char *qid,
     const char *event, const char *rcpt, const char *detail, char **error_r);
 int queue_db_trace(struct queue_db *db, const char *key,
     struct queue_event **events_r, size_t *n_r, char **error_r);
+int queue_db_msgid_queued(struct queue_db *db, const char *msgid,
+    char **error_r);
 /* Forgets events older than before. */
 int queue_db_events_trim(struct queue_db *db, int64_t before, char **error_r);
 
