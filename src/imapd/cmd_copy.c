@@ -2,7 +2,10 @@
    §6.4.8; MOVE RFC 6851; COPYUID RFC 4315). The store copies in one
    transaction (all or nothing), hard-linking the files. MOVE tells the
    COPYUID in an untagged OK before the expunges the session's
-   synchronisation sends (RFC 6851 §4.3), then "OK Move completed.". */
+   synchronisation sends (RFC 6851 §4.3), then "OK Move completed.".
+   When every message of the set that the session knows was expunged by
+   another session meanwhile, the answer is "NO [EXPUNGEISSUED]" (RFC
+   9051 §7.1, Dovecot); a UID set naming no known message stays "OK". */
 #include "imapd/imapd_commands.h"
 
 #include <inttypes.h>
@@ -20,6 +23,7 @@ struct imapd_copy_job {
 	bool move;
 	struct store_range *ranges;
 	size_t n_ranges;
+	bool known;		/* the set names messages of the view */
 	int64_t dst_id;
 	uint32_t dst_uidvalidity;
 	uint32_t *src_uids, *dst_uids;
@@ -68,6 +72,28 @@ imapd_copy_work(struct store *store, void *ctx)
 		job->error = xstrdup(store_error(store));
 }
 
+/* Whether a UID of the view lies in ranges: a bisection per range. */
+static bool
+imapd_copy_known(const struct imapd_selected *sel,
+    const struct store_range *ranges, size_t n_ranges)
+{
+	for (size_t k = 0; k < n_ranges; k++) {
+		size_t lo = 0, hi = sel->n;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (sel->uids[mid] < ranges[k].lo)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < sel->n && sel->uids[lo] <= ranges[k].hi)
+			return true;
+	}
+	return false;
+}
+
 static void
 imapd_copy_job_free(struct imapd_copy_job *job)
 {
@@ -87,6 +113,11 @@ imapd_copy_finish(struct imapd_session *s, struct imapd_copy_job *job)
 
 	if (job->move || (s->sel != NULL && job->dst_id == s->sel->mailbox_id))
 		done |= IMAPD_DONE_SYNC;
+	if (job->n_uids == 0 && job->known) {
+		imapd_command_done(s, done, "NO [EXPUNGEISSUED] Some of the "
+		    "requested messages no longer exist.");
+		return;
+	}
 	if (job->n_uids == 0) {
 		/* Nothing matched (UID sets may name no message): no
 		   COPYUID (RFC 4315 §3). */
@@ -158,6 +189,7 @@ imapd_copy_start(struct imapd_session *s, const struct imap_arg *args,
 	job->move = move;
 	job->ranges = ranges;
 	job->n_ranges = n_ranges;
+	job->known = imapd_copy_known(s->sel, ranges, n_ranges);
 	if (n_ranges == 0) {
 		/* No store call: no ranges would mean every message. */
 		imapd_copy_finish(s, job);

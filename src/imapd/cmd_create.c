@@ -1,7 +1,8 @@
 /* cmd_create.c — CREATE (RFC 9051 §6.3.4) with CREATE-SPECIAL-USE
    (RFC 6154 §3: "CREATE name (USE (\Sent))"). A trailing separator is
    dropped ("foo/" creates foo, RFC 9051 §6.3.4); missing parents are
-   created by the store; CREATE is not SUBSCRIBE (Dovecot). */
+   created by the store; CREATE is not SUBSCRIBE (Dovecot). The tagged
+   OK carries the new mailbox's MAILBOXID (RFC 8474 §4.1). */
 #include "imapd/imapd_commands.h"
 
 #include <stdlib.h>
@@ -14,6 +15,7 @@ struct imapd_create_job {
 	unsigned special_use;
 	int status;
 	char *error;
+	char mailboxid[IMAPD_MAILBOXID_SIZE];	/* "" when unknown */
 };
 
 static const struct {
@@ -63,6 +65,7 @@ static void
 imapd_create_work(struct store *store, void *ctx)
 {
 	struct imapd_create_job *job = ctx;
+	struct store_mailbox mb = { 0 };
 
 	/* The account's store could not be opened (logged by the job). */
 	if (store == NULL) {
@@ -71,8 +74,15 @@ imapd_create_work(struct store *store, void *ctx)
 	}
 	job->status = store_mailbox_create(store, job->name,
 	    job->special_use, NULL);
-	if (job->status != STORE_OK)
+	if (job->status != STORE_OK) {
 		job->error = xstrdup(store_error(store));
+		return;
+	}
+	/* Its UIDVALIDITY for the id; a failure here (a concurrent
+	   DELETE) costs only the response code. */
+	if (store_mailbox_get(store, job->name, &mb) == STORE_OK)
+		imapd_mailboxid(job->mailboxid, mb.id, mb.uidvalidity);
+	store_mailbox_clear(&mb);
 }
 
 static void
@@ -84,6 +94,9 @@ imapd_create_done(struct imapd_session *s, void *ctx)
 		goto out;
 	if (job->status != STORE_OK)
 		imapd_command_store_error(s, job->status, job->error);
+	else if (job->mailboxid[0] != '\0')
+		imapd_command_done(s, IMAPD_DONE_EXPUNGE_OK,
+		    "OK [MAILBOXID (%s)] Create completed.", job->mailboxid);
 	else
 		imapd_command_done(s, IMAPD_DONE_EXPUNGE_OK,
 		    "OK Create completed.");

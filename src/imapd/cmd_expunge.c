@@ -3,7 +3,11 @@
    covers UIDs up to the last one in the view, so a message that arrived
    (and got \Deleted by another session) since the last synchronisation
    is left for a later EXPUNGE, as Dovecot does. The untagged EXPUNGE (or
-   VANISHED) answers come from the session's synchronisation. */
+   VANISHED) answers come from the session's synchronisation; under
+   QRESYNC the tagged OK carries the HIGHESTMODSEQ that synchronisation
+   reached (RFC 7162 §3.2.10, as Dovecot), which moves with the
+   expunges' own modseqs. */
+#include <inttypes.h>
 #include "imapd/imapd_commands.h"
 
 #include <stdlib.h>
@@ -36,6 +40,30 @@ imapd_expunge_work(struct store *store, void *ctx)
 		job->error = xstrdup(store_error(store));
 }
 
+/* QRESYNC: the synchronisation ran; its HIGHESTMODSEQ goes in the OK. */
+static void
+imapd_expunge_synced(struct imapd_session *s)
+{
+	if (imapd_session_is_gone(s) || s->sel == NULL) {
+		imapd_command_done(s, 0, "NO Mailbox is gone.");
+		return;
+	}
+	imapd_command_done(s, IMAPD_DONE_EXPUNGE_OK,
+	    "OK [HIGHESTMODSEQ %" PRIu64 "] Expunge completed.",
+	    s->sel->highestmodseq);
+}
+
+/* Ends a successful EXPUNGE. */
+static void
+imapd_expunge_ok(struct imapd_session *s)
+{
+	if (s->qresync)
+		imapd_sync(s, true, imapd_expunge_synced);
+	else
+		imapd_command_done(s, IMAPD_DONE_SYNC | IMAPD_DONE_EXPUNGE_OK,
+		    "OK Expunge completed.");
+}
+
 static void
 imapd_expunge_done(struct imapd_session *s, void *ctx)
 {
@@ -46,8 +74,7 @@ imapd_expunge_done(struct imapd_session *s, void *ctx)
 	if (job->status != STORE_OK)
 		imapd_command_store_error(s, job->status, job->error);
 	else
-		imapd_command_done(s, IMAPD_DONE_SYNC | IMAPD_DONE_EXPUNGE_OK,
-		    "OK Expunge completed.");
+		imapd_expunge_ok(s);
 out:
 	free(job->ranges);
 	free(job->error);
@@ -84,8 +111,7 @@ imapd_cmd_expunge(struct imapd_session *s, const struct imap_arg *args,
 	/* Nothing in the set: no store call (no ranges would mean all). */
 	if (n_ranges == 0) {
 		free(ranges);
-		imapd_command_done(s, IMAPD_DONE_SYNC | IMAPD_DONE_EXPUNGE_OK,
-		    "OK Expunge completed.");
+		imapd_expunge_ok(s);
 		return;
 	}
 	job = xcalloc(1, sizeof(*job));

@@ -57,10 +57,11 @@ cmd_fetch_free(struct cmd_fetch *c)
 }
 
 static void
-cmd_fetch_expunged(uint32_t uid, void *ctx)
+cmd_fetch_expunged(uint32_t uid, uint64_t modseq, void *ctx)
 {
 	struct cmd_fetch *c = ctx;
 
+	(void)modseq;
 	/* only UIDs in the command's set (RFC 7162 §3.2.6) */
 	for (size_t i = 0; i < c->n_ranges; i++) {
 		if (uid < c->ranges[i].lo || uid > c->ranges[i].hi)
@@ -111,6 +112,10 @@ cmd_fetch_work(struct store *store, void *job)
 static void
 cmd_fetch_ready(struct imapd_session *s, void *ctx)
 {
+	if (imapd_session_is_gone(s)) {
+		cmd_fetch_free(ctx);
+		return;
+	}
 	cmd_fetch_submit(s, ctx);
 }
 
@@ -199,7 +204,7 @@ imapd_cmd_fetch(struct imapd_session *s, const struct imap_arg *args, size_t n)
 		modseq |= c->items.atts[i].type == IMAP_FETCH_MODSEQ;
 	/* RFC 7162 §3.1: MODSEQ and CHANGEDSINCE enable CONDSTORE */
 	if (modseq || c->items.changedsince_set)
-		s->condstore = true;
+		imapd_condstore_enable(s);
 	c->uids = imapd_msgset_view_uids(s, c->ranges, c->n_ranges, &c->n);
 	c->seqs = xcalloc(c->n ? c->n : 1, sizeof(*c->seqs));
 	for (size_t i = 0; i < c->n; i++)

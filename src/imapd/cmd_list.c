@@ -93,7 +93,7 @@ imapd_list_start(struct imapd_session *s, const struct imap_arg *args,
 	}
 	imapd_status_view_init(&job->params.view, s);
 	if ((job->params.status_items & IMAPD_STATUS_HIGHESTMODSEQ) != 0)
-		s->condstore = true;	/* RFC 7162 §3.1: enables it */
+		imapd_condstore_enable(s);	/* RFC 7162 §3.1 */
 	buf_init(&job->out, IMAPD_LIST_OUT_MAX);
 	imapd_job_submit(s, imapd_list_work, imapd_list_done, job);
 }

@@ -200,7 +200,7 @@ imapd_cmd_search(struct imapd_session *s, const struct imap_arg *args, size_t n)
 		return;
 	}
 	if (c->search.uses_modseq)
-		s->condstore = true;	/* RFC 7162 §3.1 */
+		imapd_condstore_enable(s);	/* RFC 7162 §3.1 */
 	/* the view and "$" are copied: the job must not share them */
 	c->view = xcalloc(sel->n ? sel->n : 1, sizeof(*c->view));
 	memcpy(c->view, sel->uids, sel->n * sizeof(*c->view));

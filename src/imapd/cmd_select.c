@@ -25,6 +25,9 @@
    thousands). */
 #define IMAPD_SELECT_KEYWORDS_MAX 200
 #define IMAPD_KNOWN_UIDS_MAX 10000
+/* seq-match pairs looked at (clients send a sparse sample: 1, 2, 4, 8,
+   ...); a longer sample is ignored, which only costs bandwidth. */
+#define IMAPD_SEQ_MATCH_MAX 4096
 
 struct imapd_select_change {
 	uint32_t uid;
@@ -42,6 +45,10 @@ struct imapd_select_job {
 	uint64_t q_modseq;
 	struct imap_seq_range *q_known;	/* NULL: all */
 	size_t n_known;
+	/* seq-match data (RFC 7162 §3.2.5.2): (seq, uid) pairs. */
+	uint32_t *q_seqs, *q_uids;
+	size_t n_match;
+	uint32_t q_cutoff;		/* no VANISHED at or below this UID */
 	/* Out. */
 	int status;
 	char *error;
@@ -62,6 +69,8 @@ imapd_select_job_free(struct imapd_select_job *j)
 {
 	free(j->name);
 	free(j->q_known);
+	free(j->q_seqs);
+	free(j->q_uids);
 	free(j->error);
 	store_mailbox_clear(&j->mb);
 	free(j->uids);
@@ -141,16 +150,74 @@ imapd_select_changed_cb(const struct store_message *msg, void *ctx)
 }
 
 static void
-imapd_select_expunged_cb(uint32_t uid, void *ctx)
+imapd_select_expunged_cb(uint32_t uid, uint64_t modseq, void *ctx)
 {
 	struct imapd_select_job *j = ctx;
 
-	if (!imapd_select_known(j, uid))
+	(void)modseq;		/* the mailbox's HIGHESTMODSEQ covers it */
+	if (!imapd_select_known(j, uid) || uid <= j->q_cutoff)
 		return;
 	if (j->n_vanished % 64 == 0)
 		j->vanished = xreallocarray(j->vanished, j->n_vanished + 64,
 		    sizeof(*j->vanished));
 	j->vanished[j->n_vanished++] = uid;
+}
+
+/* RFC 7162 §3.2.5.2: the last (seq, uid) pair of the client's sample
+   that the mailbox still numbers the same way proves that no message at
+   or below that UID was expunged since the client's view, so VANISHED
+   (EARLIER) leaves those UIDs out. Against the UIDs just read. */
+static void
+imapd_select_seq_match(struct imapd_select_job *j)
+{
+	for (size_t i = j->n_match; i > 0; i--) {
+		uint32_t seq = j->q_seqs[i - 1];
+
+		if (seq >= 1 && seq <= j->n && j->uids[seq - 1] ==
+		    j->q_uids[i - 1]) {
+			j->q_cutoff = j->q_uids[i - 1];
+			return;
+		}
+	}
+}
+
+/* The pairs of ranges expanded in order; -1 when the two sets differ in
+   size (BAD, as Dovecot), 0 (with nothing kept) when over the limit. */
+static int
+imapd_select_pairs(struct imapd_select_job *j,
+    const struct imap_seq_range *seqs, size_t n_seqs,
+    const struct imap_seq_range *uids, size_t n_uids)
+{
+	uint64_t count_s = 0, count_u = 0;
+	size_t a = 0, b = 0, k = 0;
+	uint32_t s, u;
+
+	for (size_t i = 0; i < n_seqs; i++)
+		count_s += (uint64_t)seqs[i].hi - seqs[i].lo + 1;
+	for (size_t i = 0; i < n_uids; i++)
+		count_u += (uint64_t)uids[i].hi - uids[i].lo + 1;
+	if (count_s != count_u)
+		return -1;
+	if (count_s == 0 || count_s > IMAPD_SEQ_MATCH_MAX)
+		return 0;
+	j->q_seqs = xreallocarray(NULL, count_s, sizeof(*j->q_seqs));
+	j->q_uids = xreallocarray(NULL, count_s, sizeof(*j->q_uids));
+	s = seqs[0].lo;
+	u = uids[0].lo;
+	while (k < count_s) {
+		j->q_seqs[k] = s;
+		j->q_uids[k++] = u;
+		if (s == seqs[a].hi && ++a < n_seqs)
+			s = seqs[a].lo;
+		else
+			s++;
+		if (u == uids[b].hi && ++b < n_uids)
+			u = uids[b].lo;
+		else
+			u++;
+	}
+	j->n_match = k;
+	return 0;
 }
 
 static void
@@ -170,9 +237,11 @@ imapd_select_work(struct store *store, void *ctx)
 		    STORE_FETCH_FLAGS, imapd_select_flags_cb, j);
 	if (j->status == STORE_OK && j->qresync &&
 	    j->q_uidvalidity == j->mb.uidvalidity &&
-	    j->q_modseq < j->mb.highestmodseq)
+	    j->q_modseq < j->mb.highestmodseq) {
+		imapd_select_seq_match(j);
 		j->status = store_changes(store, j->mb.id, j->q_modseq,
 		    imapd_select_changed_cb, imapd_select_expunged_cb, j);
+	}
 	if (j->status != STORE_OK)
 		j->error = xstrdup(store_error(store));
 }
@@ -183,6 +252,7 @@ imapd_select_done(struct imapd_session *s, void *ctx)
 	struct imapd_select_job *j = ctx;
 	struct imapd_selected *sel;
 	struct buf line;
+	char id[IMAPD_MAILBOXID_SIZE];
 	uint32_t seq;
 
 	if (imapd_session_is_gone(s)) {
@@ -239,6 +309,8 @@ imapd_select_done(struct imapd_session *s, void *ctx)
 	imapd_reply(s, "* OK [UIDNEXT %u] Predicted next UID", sel->uidnext);
 	imapd_reply(s, "* OK [HIGHESTMODSEQ %llu] Highest",
 	    (unsigned long long)sel->highestmodseq);
+	imapd_mailboxid(id, sel->mailbox_id, sel->uidvalidity);
+	imapd_reply(s, "* OK [MAILBOXID (%s)] Ok", id);	/* RFC 8474 §4.1 */
 	if (s->rev2) {
 		/* RFC 9051 §6.3.2: the mailbox's name as the server spells
 		   it. */
@@ -272,6 +344,39 @@ imapd_select_done(struct imapd_session *s, void *ctx)
 	imapd_command_done(s, 0, "OK [%s] %s completed.", j->readonly ?
 	    "READ-ONLY" : "READ-WRITE", j->readonly ? "Examine" : "Select");
 	imapd_select_job_free(j);
+}
+
+/* "(known-sequence-set known-uid-set)". 0, or -1 with BAD answered. */
+static int
+imapd_select_seq_match_arg(struct imapd_session *s, const struct imap_arg *a,
+    struct imapd_select_job *j)
+{
+	struct imap_seqset set[2];
+	struct imap_seq_range *r[2] = { NULL, NULL };
+	size_t n[2] = { 0, 0 };
+	const char *error = NULL;
+	int ret = -1;
+
+	memset(set, 0, sizeof(set));
+	if (a->n_list != 2 || a->list[0].type != IMAP_ARG_ATOM ||
+	    a->list[1].type != IMAP_ARG_ATOM)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		if (imap_seqset_parse(a->list[i].str, a->list[i].len,
+		    IMAPD_KNOWN_UIDS_MAX, &set[i], &error) == -1 ||
+		    set[i].saved)
+			goto out;
+		imap_seqset_resolve(&set[i], UINT32_MAX, &r[i], &n[i]);
+	}
+	ret = imapd_select_pairs(j, r[0], n[0], r[1], n[1]);
+out:
+	for (int i = 0; i < 2; i++) {
+		imap_seqset_clear(&set[i]);
+		free(r[i]);
+	}
+	if (ret == -1)
+		imapd_command_bad(s, "Invalid QRESYNC parameters.");
+	return ret;
 }
 
 /* The (CONDSTORE) / (QRESYNC (...)) list. 0, or -1 with BAD answered. */
@@ -330,8 +435,8 @@ imapd_select_params(struct imapd_session *s, const struct imap_arg *list,
 			    &j->n_known);
 			imap_seqset_clear(&set);
 		}
-		/* seq-match data (q[3]) only saves the client bandwidth
-		   when it gives no known-uids; ignored. */
+		if (qn == 4 && imapd_select_seq_match_arg(s, &q[3], j) == -1)
+			return -1;
 	}
 	return 0;
 }

@@ -126,7 +126,7 @@ imapd_cmd_sort(struct imapd_session *s, const struct imap_arg *args, size_t n)
 		return;
 	}
 	if (c->sort.search.uses_modseq)
-		s->condstore = true;	/* RFC 7162 §3.1 */
+		imapd_condstore_enable(s);	/* RFC 7162 §3.1 */
 	imapd_cmd_sort_params(s, &c->p, &c->view, &c->saved);
 	imapd_job_submit(s, cmd_sort_work, cmd_sort_done, c);
 }

@@ -80,7 +80,7 @@ imapd_cmd_status(struct imapd_session *s, const struct imap_arg *args,
 	if ((name = imapd_mailbox_arg(s, &args[0])) == NULL)
 		return;
 	if ((items & IMAPD_STATUS_HIGHESTMODSEQ) != 0)
-		s->condstore = true;	/* RFC 7162 §3.1: enables it */
+		imapd_condstore_enable(s);	/* RFC 7162 §3.1 */
 	job = xcalloc(1, sizeof(*job));
 	job->name = name;
 	job->items = items;

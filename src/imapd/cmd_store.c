@@ -292,7 +292,7 @@ imapd_cmd_store(struct imapd_session *s, const struct imap_arg *args,
 		goto fail;
 	}
 	if (job->conditional)
-		s->condstore = true;	/* RFC 7162 §3.1: enables it */
+		imapd_condstore_enable(s);	/* RFC 7162 §3.1 */
 	job->keywords = kw.len > 0 ? buf_steal(&kw) : NULL;
 	buf_clear(&kw);
 	job->mailbox_id = s->sel->mailbox_id;

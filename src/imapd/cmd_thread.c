@@ -102,7 +102,7 @@ imapd_cmd_thread(struct imapd_session *s, const struct imap_arg *args,
 		return;
 	}
 	if (c->thread.search.uses_modseq)
-		s->condstore = true;	/* RFC 7162 §3.1 */
+		imapd_condstore_enable(s);	/* RFC 7162 §3.1 */
 	c->uid = s->uid;
 	imapd_cmd_sort_params(s, &c->p, &c->view, &c->saved);
 	imapd_job_submit(s, cmd_thread_work, cmd_thread_done, c);

@@ -2,7 +2,8 @@
    server_protocol accept and shutdown hooks, the per-thread state array
    (as pop3d.c: sized on first use, each slot made by and used on its own
    I/O thread; the mutex guards only the array) and the process-wide pool
-   of store handles (imapd_job.c). */
+   of store handles (imapd_job.c), whose sweep timer runs on the first
+   thread that got a client and stops at its shutdown. */
 #include "imapd/imapd.h"
 
 #include <pthread.h>
@@ -50,10 +51,16 @@ imapd_thread_of(struct imapd *imapd, struct server_thread *thread)
 	if (idx >= imapd->n_threads)
 		panic("imapd_thread_of: thread %u of %u", idx,
 		    imapd->n_threads);
-	if (imapd->threads[idx] == NULL)
+	if (imapd->threads[idx] == NULL) {
 		imapd->threads[idx] = service_thread_new(
 		    server_thread_base(thread), imapd->config, "imapd",
 		    imapd_session_shutdown_link);
+		/* The first thread with a client runs the store-handle
+		   sweep (the later calls do nothing). */
+		imapd_job_pool_sweep_start(imapd->jobs,
+		    server_thread_base(thread),
+		    server_workers(server_thread_server(thread)));
+	}
 	t = imapd->threads[idx];
 	pthread_mutex_unlock(&imapd->mutex);
 	return t;
@@ -91,7 +98,12 @@ imapd_accept(struct server_thread *thread,
 static void
 imapd_shutdown(struct server_thread *thread, void *ctx)
 {
-	service_thread_shutdown(imapd_thread_of(ctx, thread));
+	struct imapd *imapd = ctx;
+
+	service_thread_shutdown(imapd_thread_of(imapd, thread));
+	/* The timer goes with its thread's loop (its base is freed by
+	   server_free, before imapd_free). */
+	imapd_job_pool_sweep_stop(imapd->jobs, server_thread_base(thread));
 }
 
 struct imapd *

@@ -119,6 +119,8 @@ void imapd_write(struct imapd_session *s, const void *data, size_t len);
 /* Whether output waits above the session's limit: stop producing,
    imapd_job_submit again when imapd_output_ready's callback runs. */
 bool imapd_output_full(const struct imapd_session *s);
+/* fn runs once: when the output has drained, or when the connection
+   closes first (then imapd_session_is_gone(s): it only frees ctx). */
 typedef void imapd_ready_fn(struct imapd_session *s, void *ctx);
 void imapd_output_ready(struct imapd_session *s, imapd_ready_fn *fn,
     void *ctx);
@@ -163,8 +165,9 @@ uint32_t imapd_selected_seq(const struct imapd_selected *sel, uint32_t uid);
 /* A client's sequence set (or UID set, uid true) against the view, as
    sorted, merged UID ranges for the store. "$" uses the saved result.
    0, or -1 with *error_r ("Invalid messageset"): a sequence number
-   past the last message is an error (RFC 9051 §6.4.8 / Dovecot), a UID
-   is never one. */
+   past the last message, and any sequence set ("*" too) in an empty
+   mailbox, is an error (RFC 9051 §6.4.8 / Dovecot), a UID is never
+   one. */
 int imapd_selected_uids(const struct imapd_selected *sel,
     const struct imap_seqset *set, bool uid, struct imap_seq_range **ranges_r,
     size_t *n_r, const char **error_r);
@@ -188,6 +191,18 @@ char *imapd_mailbox_arg(struct imapd_session *s, const struct imap_arg *arg);
    tagged answer for a store status (RFC 5530 codes, Dovecot's texts). */
 void imapd_command_store_error(struct imapd_session *s, int status,
     const char *store_error);
+
+/* Turns CONDSTORE on for a CONDSTORE-enabling command (RFC 7162 §3.1:
+   ENABLE, FETCH MODSEQ/CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH
+   MODSEQ, STATUS HIGHESTMODSEQ); the first time, with a mailbox
+   selected, writes "* OK [HIGHESTMODSEQ n]". */
+void imapd_condstore_enable(struct imapd_session *s);
+/* RFC 8474 MAILBOXID of a store mailbox: "M" and 24 hex digits of the
+   store's id and UIDVALIDITY, stable across renames that keep
+   UIDVALIDITY. */
+#define IMAPD_MAILBOXID_SIZE 26
+void imapd_mailboxid(char out[IMAPD_MAILBOXID_SIZE], int64_t mailbox_id,
+    uint32_t uidvalidity);
 
 /* "imapd: conn=<id>" for log lines. */
 #define IMAPD_LOG_PREFIX "imapd: conn=%s"
@@ -255,6 +270,10 @@ struct imapd_session_private {
 	/* The change feed (logged in). */
 	struct imapd_notify *notify;
 	struct store_watch *watch;
+	/* imapd_job.c: when the directory last confirmed the account
+	   (monotonic ms), and whether it found it deleted or disabled. */
+	uint64_t account_checked_ms;
+	bool account_gone;
 };
 
 /* imapd_session.c */
@@ -319,6 +338,23 @@ struct imapd_job_pool *imapd_job_pool_new(const char *data_dir);
 void imapd_job_pool_free(struct imapd_job_pool **pool);
 /* Idle handles now (tests). */
 size_t imapd_job_pool_idle(struct imapd_job_pool *pool);
+/* Closes the handles idle for more than idle_ms; returns how many.
+   Blocks on SQLite: a worker (or tests). */
+size_t imapd_job_pool_sweep(struct imapd_job_pool *pool, unsigned idle_ms);
+/* Starts the periodic sweep (every IMAPD_POOL_SWEEP_MS, a worker job on
+   workers closes handles idle past IMAPD_POOL_IDLE_MS), so that an idle
+   server holds no SQLite connection. Runs on base's thread; the first
+   call wins, later ones do nothing. */
+struct event_base;
+void imapd_job_pool_sweep_start(struct imapd_job_pool *pool,
+    struct event_base *base, struct worker_pool *workers);
+/* Stops it; on base's thread (a no-op on another), before base is
+   freed. */
+void imapd_job_pool_sweep_stop(struct imapd_job_pool *pool,
+    struct event_base *base);
+/* How often a session re-reads its account in the directory before a
+   job (a deleted or disabled account gets "* BYE", never a new store). */
+#define IMAPD_ACCOUNT_CHECK_MS 5000
 
 /* imapd_sync.c */
 /* Brings the selected view up to date on a worker and writes the

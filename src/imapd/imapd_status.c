@@ -27,6 +27,7 @@ static const struct {
 	{ "SIZE", IMAPD_STATUS_SIZE },
 	{ "HIGHESTMODSEQ", IMAPD_STATUS_HIGHESTMODSEQ },
 	{ "APPENDLIMIT", IMAPD_STATUS_APPENDLIMIT },
+	{ "MAILBOXID", IMAPD_STATUS_MAILBOXID },
 };
 #define IMAPD_STATUS_N_NAMES \
 	(sizeof(imapd_status_names) / sizeof(imapd_status_names[0]))
@@ -103,6 +104,14 @@ imapd_status_write(struct buf *out, const struct store_mailbox *mb,
 
 		if ((items & item) == 0)
 			continue;
+		if (item == IMAPD_STATUS_MAILBOXID) {
+			char id[IMAPD_MAILBOXID_SIZE];
+
+			imapd_mailboxid(id, mb->id, mb->uidvalidity);
+			ret |= buf_printf(out, "%sMAILBOXID (%s)", sep, id);
+			sep = " ";
+			continue;
+		}
 		switch (item) {
 		case IMAPD_STATUS_MESSAGES: v = mb->messages; break;
 		case IMAPD_STATUS_RECENT:

@@ -1,7 +1,7 @@
 /* imapd_status.h — the STATUS data of a mailbox (RFC 9051 §6.3.11, §7.3.5;
    SIZE RFC 8438, HIGHESTMODSEQ RFC 7162, APPENDLIMIT RFC 7889, DELETED
-   RFC 9051), shared by STATUS (cmd_status.c) and LIST-STATUS (RFC 5819,
-   imapd_list.c). Pure: the numbers come from a struct store_mailbox read
+   RFC 9051, MAILBOXID RFC 8474), shared by STATUS (cmd_status.c) and
+   LIST-STATUS (RFC 5819, imapd_list.c). Pure: the numbers come from a struct store_mailbox read
    on a worker, the per-session ones (RECENT) from a view taken on the
    session's thread. */
 #ifndef PETREL_IMAPD_STATUS_H
@@ -26,6 +26,7 @@ enum imapd_status_item {
 	IMAPD_STATUS_SIZE = 1 << 6,
 	IMAPD_STATUS_HIGHESTMODSEQ = 1 << 7,
 	IMAPD_STATUS_APPENDLIMIT = 1 << 8,
+	IMAPD_STATUS_MAILBOXID = 1 << 9,	/* RFC 8474 §4.2 */
 };
 
 /* What a STATUS answer needs from the session, copied so that it can be

@@ -12,10 +12,11 @@
    SEARCH ends, expunges are withheld (RFC 9051 §7.5.1): their UIDs stay
    in the view and in sel->expunged until a command that may tell them.
 
-   highestmodseq advances to the highest modseq among the changed
-   messages; store_changes does not report an expunge's modseq, so an
-   expunge may be read again by the next sync, and is then ignored (its
-   UID is no longer in the view). */
+   highestmodseq advances to the highest modseq among the changes,
+   expunges included, so that an expunge-only change moves it (what
+   "* OK [HIGHESTMODSEQ]" and a QRESYNC client's next SELECT rely on) and
+   the next sync does not read that expunge again. A withheld expunge
+   is not lost by this: its UID stays in sel->expunged. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,12 @@ imapd_selected_uids(const struct imapd_selected *sel,
 		imap_seqset_resolve(set, sel->n > 0 ? sel->uids[sel->n - 1] :
 		    0, ranges_r, n_r);
 		return 0;
+	}
+	/* In an empty mailbox every sequence set is invalid, "*" too
+	   (RFC 9051 §6.4.8 has no message for it; Dovecot answers BAD). */
+	if (sel->n == 0) {
+		*error_r = "Invalid messageset";
+		return -1;
 	}
 	imap_seqset_resolve(set, (uint32_t)sel->n, &r, &n);
 	if (n > 0 && r[n - 1].hi > sel->n) {
@@ -294,11 +301,13 @@ imapd_sync_changed_cb(const struct store_message *msg, void *ctx)
 }
 
 static void
-imapd_sync_expunged_cb(uint32_t uid, void *ctx)
+imapd_sync_expunged_cb(uint32_t uid, uint64_t modseq, void *ctx)
 {
 	struct imapd_sync_job *j = ctx;
-
 	size_t n = j->n_expunged;
+
+	if (modseq > j->highest)
+		j->highest = modseq;
 
 	if (n == 0 || (n >= 64 && (n & (n - 1)) == 0))
 		j->expunged = xreallocarray(j->expunged, n < 64 ? 64 : 2 * n,

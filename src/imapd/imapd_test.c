@@ -529,6 +529,7 @@ test_select_and_sync(void)
 	EXPECT(&c, "* OK [UIDVALIDITY ");
 	EXPECT(&c, "* OK [UIDNEXT ");
 	EXPECT(&c, "* OK [HIGHESTMODSEQ ");
+	EXPECT(&c, "* OK [MAILBOXID (M");
 	EXPECT_LINE(&c, "s OK [READ-WRITE] Select completed.");
 
 	/* Another session's delivery is told at NOOP. */
@@ -556,6 +557,7 @@ test_select_and_sync(void)
 	EXPECT(&c, "* OK [UIDVALIDITY ");
 	EXPECT(&c, "* OK [UIDNEXT ");
 	EXPECT(&c, "* OK [HIGHESTMODSEQ ");
+	EXPECT(&c, "* OK [MAILBOXID (M");
 	EXPECT_LINE(&c, "e OK [READ-ONLY] Examine completed.");
 	client_send_str(&c, "u UNSELECT\r\nv UNSELECT\r\nw SELECT Nope\r\n");
 	EXPECT_LINE(&c, "u OK Unselect completed.");
@@ -795,11 +797,12 @@ test_empty_mailbox_commands(void)
 	client_send_str(&c, "e SORT (DATE) UTF-8 ALL\r\n");
 	EXPECT_TAGGED(&c, "e", "OK");
 	client_send_str(&c, "f FETCH 1:* FLAGS\r\ng UID FETCH * UID\r\n");
-	EXPECT_TAGGED(&c, "f", "");
+	/* Any sequence set is invalid in an empty mailbox (Dovecot). */
+	EXPECT_TAGGED(&c, "f", "BAD Invalid messageset.");
 	EXPECT_TAGGED(&c, "g", "OK");
 	client_send_str(&c, "h EXPUNGE\r\ni STORE 1:* +FLAGS (\\Seen)\r\n");
 	EXPECT_TAGGED(&c, "h", "OK");
-	EXPECT_TAGGED(&c, "i", "");
+	EXPECT_TAGGED(&c, "i", "BAD Invalid messageset.");
 	client_logout(&c);
 }
 
@@ -1208,6 +1211,57 @@ test_drop_during_everything(void)
 	WAIT_SESSIONS_GONE();
 }
 
+/* Idle store handles are closed by the sweep; a session whose account
+   was disabled meanwhile gets no store and a BYE at its next command
+   after the directory re-check. */
+static void
+test_store_sweep_and_account_gone(void)
+{
+	struct directory_error err = { 0 };
+	struct directory *dir = NULL;
+	struct client c;
+	char *error = NULL;
+	long long until;
+
+	client_carol(&c);
+	client_send_str(&c, "s SELECT INBOX\r\n");
+	EXPECT_TAGGED(&c, "s", "OK");
+	client_logout(&c);
+	WAIT_SESSIONS_GONE();
+	TEST_ASSERT(imapd_job_pool_idle(H.jobs) > 0);
+	TEST_EQ_INT(imapd_job_pool_sweep(H.jobs, 60000), 0);
+	usleep(5000);
+	TEST_ASSERT(imapd_job_pool_sweep(H.jobs, 1) > 0);
+	TEST_EQ_INT(imapd_job_pool_idle(H.jobs), 0);
+
+	if (directory_open(H.dir, false, &dir, &error) == -1)
+		panic("directory_open: %s", error);
+	TEST_EQ_INT(directory_admin_account_add(dir, "dave@example.org", NULL,
+	    "{PLAIN}dave pw", 0, NULL, &err), 0);
+	client_plain(&c);
+	client_send_str(&c, "l LOGIN dave@example.org \"dave pw\"\r\n"
+	    "s SELECT INBOX\r\n");
+	EXPECT_TAGGED(&c, "l", "OK");
+	EXPECT_TAGGED(&c, "s", "OK");
+	TEST_EQ_INT(directory_admin_account_set_enabled(dir, "dave@example.org",
+	    false, &err), 0);
+	/* Within the check interval the session goes on ... */
+	client_send_str(&c, "n NOOP\r\n");
+	EXPECT_TAGGED(&c, "n", "OK");
+	/* ... after it, the next job finds the account disabled. */
+	until = imapd_testlib_now_ms() + IMAPD_ACCOUNT_CHECK_MS + 100;
+	while (imapd_testlib_now_ms() < until) {
+		pump();
+		usleep(10000);
+	}
+	client_send_str(&c, "x STATUS INBOX (MESSAGES)\r\n");
+	EXPECT(&c, "x NO ");
+	EXPECT_LINE(&c, "* BYE Account was deleted or disabled.");
+	CLIENT_CLOSED(&c);
+	directory_error_clear(&err);
+	directory_close(&dir);
+}
+
 /* --- setup ------------------------------------------------------------------ */
 
 static int
@@ -1300,6 +1354,7 @@ main(void)
 	TEST_RUN(test_idle_client_not_reading);
 	TEST_RUN(test_store_answer_rev2_no_recent);
 	TEST_RUN(test_drop_during_everything);
+	TEST_RUN(test_store_sweep_and_account_gone);
 	TEST_RUN(test_graceful_shutdown);
 	teardown();
 	return test_done();

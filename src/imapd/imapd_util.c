@@ -1,6 +1,8 @@
 /* imapd_util.c — small helpers the command files share: mailbox
-   arguments and the tagged answers for store failures (RFC 5530 codes,
-   Dovecot's wording). */
+   arguments, the tagged answers for store failures (RFC 5530 codes,
+   Dovecot's wording), CONDSTORE enabling and MAILBOXID (RFC 8474). */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "imap/imap_write.h"
@@ -61,4 +63,28 @@ imapd_command_store_error(struct imapd_session *s, int status,
 		    "occurred. Refer to server log for more information.");
 		break;
 	}
+}
+
+void
+imapd_condstore_enable(struct imapd_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	/* RFC 7162 §3.1: a client that enables CONDSTORE while a mailbox
+	   is selected learns its HIGHESTMODSEQ (SELECT told it otherwise). */
+	if (s->state == IMAPD_STATE_SELECTED && s->sel != NULL)
+		imapd_reply(s, "* OK [HIGHESTMODSEQ %" PRIu64 "] Highest",
+		    s->sel->highestmodseq);
+}
+
+void
+imapd_mailboxid(char out[IMAPD_MAILBOXID_SIZE], int64_t mailbox_id,
+    uint32_t uidvalidity)
+{
+	/* The store's id alone could be reused by a later mailbox (a
+	   rowid); with UIDVALIDITY, a new mailbox under a reused id is
+	   a new object, as a client that caches by MAILBOXID expects. */
+	snprintf(out, IMAPD_MAILBOXID_SIZE, "M%016" PRIx64 "%08" PRIx32,
+	    (uint64_t)mailbox_id, uidvalidity);
 }

@@ -286,11 +286,19 @@ int store_expunge(struct store *store, int64_t mailbox_id,
 
 /* --- changes (CONDSTORE/QRESYNC, IDLE, NOOP) --------------------------- */
 
+/* An expunged UID and the MODSEQ of its expunge (QRESYNC; a session's
+   HIGHESTMODSEQ moves past it so that the next sync does not read it
+   again). */
+typedef void store_vanished_cb(uint32_t uid, uint64_t modseq, void *ctx);
+
 /* Messages of the mailbox changed (appended or flags) with modseq >
    since, ascending UID, with STORE_FETCH_FLAGS filled; then every UID
-   expunged with modseq > since, ascending. Either callback may be NULL. */
+   expunged with modseq > since, ascending UID (not modseq). Both lists
+   come from one read snapshot. Either callback may be NULL. Expunge
+   records are kept for the mailbox's life (VANISHED (EARLIER) needs
+   them); both lists are read through their (mailbox, modseq) index. */
 int store_changes(struct store *store, int64_t mailbox_id, uint64_t since,
-    store_fetch_cb *changed, store_expunged_cb *expunged, void *ctx);
+    store_fetch_cb *changed, store_vanished_cb *expunged, void *ctx);
 
 /* In-process change feed: fn runs (on the committing thread, after the
    commit, with no store lock held) for every committed change of the

@@ -279,11 +279,12 @@ test_rename(void)
 }
 
 static void
-vanished_cb(uint32_t uid, void *ctx)
+vanished_cb(uint32_t uid, uint64_t modseq, void *ctx)
 {
 	uint32_t *n = ctx;
 
 	(void)uid;
+	(void)modseq;
 	(*n)++;
 }
 

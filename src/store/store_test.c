@@ -56,6 +56,7 @@ struct collect {
 	char *paths[64];
 	size_t n;
 	uint32_t vanished[64];
+	uint64_t vanished_modseqs[64];
 	size_t n_vanished;
 };
 
@@ -105,6 +106,16 @@ collect_vanished(uint32_t uid, void *ctx)
 
 	if (c->n_vanished < 64)
 		c->vanished[c->n_vanished++] = uid;
+}
+
+static void
+collect_vanished_modseq(uint32_t uid, uint64_t modseq, void *ctx)
+{
+	struct collect *c = ctx;
+
+	if (c->n_vanished < 64)
+		c->vanished_modseqs[c->n_vanished] = modseq;
+	collect_vanished(uid, ctx);
 }
 
 static void
@@ -300,8 +311,8 @@ test_uid_modseq(void)
 
 	/* CONDSTORE/QRESYNC: what changed since h, and what vanished. */
 	collect_clear(&c);
-	TEST_EQ_INT(store_changes(s, inbox, h, collect_msg, collect_vanished,
-	    &c), STORE_OK);
+	TEST_EQ_INT(store_changes(s, inbox, h, collect_msg,
+	    collect_vanished_modseq, &c), STORE_OK);
 	TEST_EQ_INT(c.n, 2);
 	TEST_EQ_INT(c.n_vanished, 0);
 	if (c.n == 2) {
@@ -310,11 +321,18 @@ test_uid_modseq(void)
 		TEST_EQ_INT(c.modseqs[1], h + 2);
 	}
 	collect_clear(&c);
-	TEST_EQ_INT(store_changes(s, inbox, h0, collect_msg, collect_vanished,
-	    &c), STORE_OK);
+	TEST_EQ_INT(store_changes(s, inbox, h0, collect_msg,
+	    collect_vanished_modseq, &c), STORE_OK);
 	TEST_EQ_INT(c.n, 3);
 	TEST_EQ_INT(c.n_vanished, 1);
 	TEST_EQ_INT(c.vanished[0], 3);
+	/* The expunge's own modseq (the one it took, h0 + 5), so that a
+	   session moves its HIGHESTMODSEQ past it. */
+	TEST_EQ_INT(c.vanished_modseqs[0], h0 + 5);
+	collect_clear(&c);
+	TEST_EQ_INT(store_changes(s, inbox, h0 + 5, collect_msg,
+	    collect_vanished_modseq, &c), STORE_OK);
+	TEST_EQ_INT(c.n_vanished, 0);
 	collect_clear(&c);
 	TEST_EQ_INT(store_changes(s, 9999, 0, collect_msg, NULL, &c),
 	    STORE_NOT_FOUND);
