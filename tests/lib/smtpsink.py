@@ -116,10 +116,13 @@ class SmtpSink:
 
     def stop(self):
         self._stop = True
-        try:
-            self._sock.close()
-        except OSError:
-            pass
+        # shutdown first: close() alone leaves the port listening while
+        # the accept thread is blocked in accept() on it.
+        for op in (lambda: self._sock.shutdown(socket.SHUT_RDWR), self._sock.close):
+            try:
+                op()
+            except OSError:
+                pass
         with self.lock:
             conns = list(self._conns)
         for c in conns:
