@@ -67,8 +67,9 @@ log_msg(enum log_level level, const char *fmt, ...)
 	(void)!write(STDERR_FILENO, line, len);
 }
 
-char *
-log_str(char *out, size_t max_out, const char *data, size_t len)
+static char *
+log_escape(char *out, size_t max_out, const char *data, size_t len,
+    bool spaces)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -77,7 +78,8 @@ log_str(char *out, size_t max_out, const char *data, size_t len)
 		return out;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)data[i];
-		bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+		bool plain = (c > 0x20 || (spaces && c == 0x20)) && c < 0x7f &&
+		    c != '"' && c != '\\';
 		size_t need = plain ? 1 : 4;
 
 		if (o + need + 4 > max_out) {
@@ -98,4 +100,16 @@ log_str(char *out, size_t max_out, const char *data, size_t len)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+char *
+log_str(char *out, size_t max_out, const char *data, size_t len)
+{
+	return log_escape(out, max_out, data, len, false);
+}
+
+char *
+log_text(char *out, size_t max_out, const char *data, size_t len)
+{
+	return log_escape(out, max_out, data, len, true);
 }

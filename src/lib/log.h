@@ -24,5 +24,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
    backslashes and non-ASCII become \xNN, and at most max_out-1 chars are
    written (a trailing "..." marks the cut). Returns out. */
 char *log_str(char *out, size_t max_out, const char *data, size_t len);
+/* The same for a value the caller puts in double quotes (reply="..."):
+   spaces stay as they are, so remote replies read as sent. */
+char *log_text(char *out, size_t max_out, const char *data, size_t len);
 #define LOG_STR_MAX 256
 #endif

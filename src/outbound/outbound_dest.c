@@ -584,7 +584,7 @@ outbound_session_ready_cb(struct smtpc *c, const struct smtpc_status *st,
 	struct outbound_session *s = ctx;
 	struct outbound_dest *dest = s->dest;
 	const struct outbound_target *t = &dest->targets[s->target];
-	char reply[600];
+	char reply[600], text[LOG_STR_MAX];
 
 	if (st->ok) {
 		s->ready = true;
@@ -610,10 +610,12 @@ outbound_session_ready_cb(struct smtpc *c, const struct smtpc_status *st,
 	free(s->last_error);
 	s->last_error = xstrdup(reply);
 	s->last_code = st->reply.code;
+	/* The remote's text, escaped: it is not ours to put in a log. */
+	log_text(text, sizeof(text), st->reply.text ? st->reply.text : "",
+	    st->reply.text ? strlen(st->reply.text) : 0);
 	log_info("outbound: relay=%s[%s]:%u event=connect-failed "
 	    "stage=%d reply=\"%u %s\"", t->host, t->addr,
-	    (unsigned)dest->route.port, (int)st->stage, st->reply.code,
-	    st->reply.text ? st->reply.text : "");
+	    (unsigned)dest->route.port, (int)st->stage, st->reply.code, text);
 	if (++s->target < dest->n_targets) {
 		s->tls = SMTPC_TLS_OPPORTUNISTIC;
 		outbound_session_connect(s);

@@ -569,7 +569,7 @@ outbound_jobs_record_one(struct outbound *ob, struct outbound_delivery *d,
 		outbound_bounce_status(reply, o->code >= 500 ? "5.0.0" :
 		    o->code >= 400 ? "4.0.0" : "2.0.0", dsn);
 		log_str(to, sizeof(to), rc->address, strlen(rc->address));
-		log_str(text, sizeof(text), reply, strlen(reply));
+		log_text(text, sizeof(text), reply, strlen(reply));
 		log_info("outbound: qid=%s to=<%s> relay=%s delay=%ld "
 		    "tls=%s dsn=%s status=%s reply=\"%s\"", env->id, to,
 		    o->relay ? o->relay : "none", delay,
