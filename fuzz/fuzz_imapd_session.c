@@ -40,6 +40,7 @@
 #include "directory/directory_admin.h"
 #include "imapd/imapd_private.h"
 #include "imapd/imapd_testlib.h"
+#include "service/service_testclient.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 #include "service/service_thread.h"
@@ -420,7 +421,7 @@ send_all(int fd, const uint8_t *p, size_t len, struct replies *r,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    imapd_testlib_now_ms() < deadline) {
+		    service_testclient_now_ms() < deadline) {
 			pump(fd, r, true);
 			continue;
 		}
@@ -499,7 +500,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		H.thread = keep;
 	}
 
-	deadline = imapd_testlib_now_ms() + SESSION_DEADLINE_MS;
+	deadline = service_testclient_now_ms() + SESSION_DEADLINE_MS;
 	cut[0] = 0;
 	for (int i = 0; i < 3; i++)
 		cut[i + 1] = len * hdr[i + 2] / 256;
@@ -523,7 +524,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)shutdown(sv[0], SHUT_WR);
 	while (H.ended != H.started) {
-		if (imapd_testlib_now_ms() > deadline) {
+		if (service_testclient_now_ms() > deadline) {
 			fprintf(stderr, "fuzz_imapd_session: session did not "
 			    "end\n");
 			abort();
@@ -531,7 +532,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pump(sv[0], &r, true);
 	}
 	while (!r.eof) {
-		if (imapd_testlib_now_ms() > deadline) {
+		if (service_testclient_now_ms() > deadline) {
 			fprintf(stderr, "fuzz_imapd_session: no EOF after "
 			    "the session ended\n");
 			abort();

@@ -34,6 +34,7 @@
 #include "lib/xmalloc.h"
 #include "pop3d/pop3d_session.h"
 #include "pop3d/pop3d_testlib.h"
+#include "service/service_testclient.h"
 #include "service/service_thread.h"
 #include "store/store.h"
 
@@ -297,7 +298,7 @@ send_all(int fd, const uint8_t *p, size_t len, struct replies *r,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    pop3d_testlib_now_ms() < deadline) {
+		    service_testclient_now_ms() < deadline) {
 			pump(fd, r, true);
 			continue;
 		}
@@ -363,7 +364,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		panic("fuzz: fcntl");
 	pop3d_testlib_start(&H, sv[1], thread, &F.listener, NULL);
 
-	deadline = pop3d_testlib_now_ms() + SESSION_DEADLINE_MS;
+	deadline = service_testclient_now_ms() + SESSION_DEADLINE_MS;
 	cut[0] = 0;
 	for (int i = 0; i < 3; i++)
 		cut[i + 1] = len * hdr[i + 1] / 256;
@@ -382,7 +383,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)shutdown(sv[0], SHUT_WR);
 	while (H.ended != H.started) {
-		if (pop3d_testlib_now_ms() > deadline) {
+		if (service_testclient_now_ms() > deadline) {
 			fprintf(stderr, "fuzz_pop3d_session: session did not "
 			    "end\n");
 			abort();
@@ -390,7 +391,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pump(sv[0], &r, true);
 	}
 	while (!r.eof) {
-		if (pop3d_testlib_now_ms() > deadline) {
+		if (service_testclient_now_ms() > deadline) {
 			fprintf(stderr, "fuzz_pop3d_session: no EOF after "
 			    "the session ended\n");
 			abort();

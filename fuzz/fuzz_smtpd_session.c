@@ -39,6 +39,7 @@
 #include "lib/xmalloc.h"
 #include "smtpd/smtpd_session.h"
 #include "smtpd/smtpd_testlib.h"
+#include "service/service_testclient.h"
 #include "service/service_login.h"
 #include "service/service_thread.h"
 
@@ -351,7 +352,7 @@ send_all(int fd, const uint8_t *p, size_t len, struct replies *r,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    smtpd_testlib_now_ms() < deadline) {
+		    service_testclient_now_ms() < deadline) {
 			pump(fd, r, true);
 			continue;
 		}
@@ -421,7 +422,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	smtpd_testlib_start(&H, sv[1], thread, &F.listener, NULL,
 	    (hdr[0] & 0x08) != 0);
 
-	deadline = smtpd_testlib_now_ms() + SESSION_DEADLINE_MS;
+	deadline = service_testclient_now_ms() + SESSION_DEADLINE_MS;
 	cut[0] = 0;
 	for (int i = 0; i < 3; i++)
 		cut[i + 1] = len * hdr[i + 1] / 256;
@@ -444,7 +445,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)shutdown(sv[0], SHUT_WR);
 	while (H.ended != H.started) {
-		if (smtpd_testlib_now_ms() > deadline) {
+		if (service_testclient_now_ms() > deadline) {
 			fprintf(stderr, "fuzz_smtpd_session: session did not "
 			    "end\n");
 			abort();
@@ -453,7 +454,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* The session is gone: the rest of its output, then EOF. */
 	while (!r.eof) {
-		if (smtpd_testlib_now_ms() > deadline) {
+		if (service_testclient_now_ms() > deadline) {
 			fprintf(stderr, "fuzz_smtpd_session: no EOF after "
 			    "the session ended\n");
 			abort();

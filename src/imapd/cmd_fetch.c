@@ -222,6 +222,7 @@ imapd_cmd_fetch(struct imapd_session *s, const struct imap_arg *args, size_t n)
 		.readonly = s->sel->readonly,
 		.utf8 = s->utf8,
 		.recent_min = s->rev2 ? 0 : s->sel->recent_min,
+		.recent_max = s->sel->recent_max,
 	};
 	c->fetch = imapd_fetch_new(&p);
 	if (c->n == 0 && !c->vanished_pending) {

@@ -213,6 +213,7 @@ imapd_cmd_search(struct imapd_session *s, const struct imap_arg *args, size_t n)
 		.uids = c->view,
 		.n = sel->n,
 		.recent_min = s->rev2 ? 0 : sel->recent_min,
+		.recent_max = sel->recent_max,
 		.saved = c->saved,
 		.n_saved = c->saved != NULL ? sel->n_saved : 0,
 	};

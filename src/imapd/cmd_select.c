@@ -7,7 +7,11 @@
    keywords in use (FLAGS); with QRESYNC, the changes since the client's
    modseq. A SELECT first leaves the mailbox selected before (so a failed
    SELECT leaves the session authenticated, §6.3.2), saying
-   "OK [CLOSED]" when there was one. */
+   "OK [CLOSED]" when there was one.
+
+   \Recent (rev1 only, RFC 3501 §2.3.2): SELECT claims the mail no
+   session has claimed (store_recent_claim), EXAMINE only reads the mark;
+   a rev2 session does neither (RFC 9051 has no \Recent). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +44,7 @@ struct imapd_select_job {
 	/* In. */
 	char *name;
 	bool readonly;
+	bool rev1;			/* \Recent applies */
 	bool qresync;
 	uint32_t q_uidvalidity;
 	uint64_t q_modseq;
@@ -56,6 +61,8 @@ struct imapd_select_job {
 	uint32_t *uids;
 	size_t n;
 	uint32_t first_unseen;		/* UID, 0: none */
+	uint32_t recent_first;		/* \Recent: [first, last), */
+	uint32_t recent_last;		/* last 0: no upper end */
 	struct buf keywords;		/* " kw1 kw2" */
 	size_t n_keywords;
 	uint32_t *vanished;
@@ -230,6 +237,17 @@ imapd_select_work(struct store *store, void *ctx)
 		return;
 	}
 	j->status = store_mailbox_get(store, j->name, &j->mb);
+	/* Before the UIDs: what the claim takes beyond them arrived since
+	   and comes in with the sync that ends the SELECT. */
+	if (j->status == STORE_OK && j->rev1 && !j->readonly)
+		j->status = store_recent_claim(store, j->mb.id, 0,
+		    &j->recent_first, &j->recent_last);
+	else if (j->status == STORE_OK && j->rev1) {
+		uint32_t count;
+
+		j->status = store_recent_count(store, j->mb.id,
+		    &j->recent_first, &count);
+	}
 	if (j->status == STORE_OK)
 		j->status = store_uids(store, j->mb.id, &j->uids, &j->n);
 	if (j->status == STORE_OK)
@@ -282,9 +300,14 @@ imapd_select_done(struct imapd_session *s, void *ctx)
 		sel->cap = 16;
 		sel->uids = xreallocarray(NULL, sel->cap, sizeof(*sel->uids));
 	}
-	/* \Recent: what arrives while selected (not persisted: a rev1
-	   client sees RECENT 0 at SELECT). */
-	sel->recent_min = sel->uidnext;
+	/* An empty claim leaves the set empty (recent_min 0), so that
+	   FETCH and SEARCH, which see only recent_min, do not count mail
+	   another session claims later. */
+	if (j->rev1 && (j->readonly || j->recent_last > j->recent_first))
+		sel->recent_min = j->recent_first;
+	sel->recent_max = j->recent_last;
+	sel->recent_next = j->recent_last;
+	sel->recent_claims = j->rev1 && !j->readonly;
 	s->sel = sel;
 	s->state = IMAPD_STATE_SELECTED;
 
@@ -299,7 +322,8 @@ imapd_select_done(struct imapd_session *s, void *ctx)
 		    j->keywords.data != NULL ? j->keywords.data : "");
 	imapd_reply(s, "* %zu EXISTS", sel->n);
 	if (!s->rev2) {
-		imapd_reply(s, "* 0 RECENT");
+		imapd_reply(s, "* %zu RECENT",
+		    imapd_selected_recent_count(sel));
 		seq = j->first_unseen != 0 ?
 		    imapd_selected_seq(sel, j->first_unseen) : 0;
 		if (seq != 0)
@@ -457,6 +481,7 @@ imapd_select_start(struct imapd_session *s, const struct imap_arg *args,
 	j = xcalloc(1, sizeof(*j));
 	buf_init(&j->keywords, 0);
 	j->readonly = readonly;
+	j->rev1 = !s->rev2;
 	if (n == 2 && imapd_select_params(s, args[1].list, args[1].n_list,
 	    j) == -1) {
 		imapd_select_job_free(j);

@@ -99,6 +99,7 @@ imapd_cmd_sort_params(const struct imapd_session *s,
 		.uids = *view_r,
 		.n = sel->n,
 		.recent_min = s->rev2 ? 0 : sel->recent_min,
+		.recent_max = sel->recent_max,
 		.saved = *saved_r,
 		.n_saved = *saved_r != NULL ? sel->n_saved : 0,
 	};

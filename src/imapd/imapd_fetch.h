@@ -43,8 +43,10 @@ struct imapd_fetch_params {
 	bool condstore;		/* MODSEQ in every answer with FLAGS */
 	bool readonly;		/* EXAMINE: never set \Seen */
 	bool utf8;		/* UTF8=ACCEPT/rev2: 8-bit in quoted strings */
-	/* \Recent (rev1): UIDs >= recent_min are \Recent. 0: none. */
+	/* \Recent (rev1): UIDs in [recent_min, recent_max) are \Recent
+	   (recent_max 0: no upper end); recent_min 0: none. */
 	uint32_t recent_min;
+	uint32_t recent_max;
 };
 
 enum imapd_fetch_status {

@@ -54,9 +54,18 @@ struct imapd_selected {
 	uint64_t highestmodseq;		/* as last synchronised */
 	uint32_t *uids;			/* ascending */
 	size_t n, cap;
-	/* \Recent (rev1): messages that arrived while this session had the
-	   mailbox selected have UIDs >= recent_min. */
+	/* \Recent (rev1, RFC 3501 §2.3.2; store_recent_claim): the UIDs
+	   in [recent_min, recent_max) are \Recent in this session, those
+	   >= recent_min when recent_max is 0 (EXAMINE: it counts without
+	   claiming); recent_min 0: none (also rev2). A SELECT claims at once
+	   and, while recent_claims, at each sync that brings new mail,
+	   from recent_next on; the first claim lost to another session ends
+	   that, so the set stays one range. FETCH, SEARCH and SORT get
+	   recent_min and recent_max in their parameters. */
 	uint32_t recent_min;
+	uint32_t recent_max;
+	uint32_t recent_next;
+	bool recent_claims;
 	/* SEARCHRES "$" (RFC 5182): UIDs, ascending. */
 	uint32_t *saved;
 	size_t n_saved;
@@ -179,6 +188,8 @@ void imapd_selected_reported(struct imapd_selected *sel, uint32_t uid,
 /* Whether uid is \Recent for this session. */
 bool imapd_selected_is_recent(const struct imapd_selected *sel,
     uint32_t uid);
+/* How many messages of the view are \Recent for this session. */
+size_t imapd_selected_recent_count(const struct imapd_selected *sel);
 
 /* --- helpers (imapd_util.c) ----------------------------------------- */
 

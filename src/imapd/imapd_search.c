@@ -3,7 +3,8 @@
    case-folded), then one store_fetch walks the mailbox with the metadata
    every key but the text ones needs; a message file is opened only when
    a header or body key is reached for it (AND and OR stop early, so
-   "UNSEEN BODY x" reads only unseen messages). */
+   "UNSEEN BODY x" reads only unseen messages). FROM, TO, CC, BCC and
+   SUBJECT read the cached ENVELOPE instead (imapd_search_env.c). */
 #include "imapd/imapd_search.h"
 
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "imapd/imapd_fetch_private.h"
 #include "imapd/imapd_search_private.h"
 #include "imapd/imapd_search_text.h"
+#include "lib/buf.h"
 #include "lib/xmalloc.h"
 #include "mail/mime.h"
 #include "store/store.h"
@@ -46,6 +48,7 @@ struct imapd_search_eval {
 	bool file_tried;
 	struct imapd_fetch_file file;
 	bool file_ok;
+	struct buf hay, tmp;		/* imapd_search_env_match's */
 };
 
 static void
@@ -160,6 +163,42 @@ imapd_search_sent_day(struct imapd_search_eval *e, int32_t *day_r)
 	return true;
 }
 
+/* Whether a key of the tree can be answered from the cached ENVELOPE
+   (then the walk fetches it). */
+static bool
+imapd_search_wants_env(const struct imap_search_node *k)
+{
+	if (k->key == IMAP_SEARCH_FROM || k->key == IMAP_SEARCH_TO ||
+	    k->key == IMAP_SEARCH_CC || k->key == IMAP_SEARCH_BCC ||
+	    k->key == IMAP_SEARCH_SUBJECT)
+		return true;
+	for (size_t i = 0; i < k->n_children; i++)
+		if (imapd_search_wants_env(&k->children[i]))
+			return true;
+	return false;
+}
+
+/* From the cached ENVELOPE when it can tell, else from the file. */
+static bool
+imapd_search_env_key(struct imapd_search_eval *e,
+    enum imapd_search_env_field env, const char *field,
+    const struct imapd_search_node *n)
+{
+	const char *envelope = e->msg->envelope;
+	const struct mime_message *msg;
+	int rc;
+
+	if (envelope != NULL) {
+		rc = imapd_search_env_match(envelope, strlen(envelope), env,
+		    n->folded, n->folded_len, &e->hay, &e->tmp);
+		if (rc >= 0)
+			return rc == 1;
+	}
+	msg = imapd_search_mime(e);
+	return msg != NULL && imapd_search_header(msg, field, n->folded,
+	    n->folded_len);
+}
+
 static bool
 imapd_search_header_key(struct imapd_search_eval *e, const char *field,
     const struct imapd_search_node *n)
@@ -176,7 +215,8 @@ imapd_search_match(struct imapd_search_eval *e,
 {
 	const struct imap_search_node *k = n->src;
 	const struct store_message *m = e->msg;
-	bool recent = e->p->recent_min != 0 && m->uid >= e->p->recent_min;
+	bool recent = e->p->recent_min != 0 && m->uid >= e->p->recent_min &&
+	    (e->p->recent_max == 0 || m->uid < e->p->recent_max);
 	int32_t day;
 
 	switch (k->key) {
@@ -259,15 +299,17 @@ imapd_search_match(struct imapd_search_eval *e,
 		return m->threadid != NULL && strlen(m->threadid) ==
 		    k->str_len && memcmp(m->threadid, k->str, k->str_len) == 0;
 	case IMAP_SEARCH_BCC:
-		return imapd_search_header_key(e, "Bcc", n);
+		return imapd_search_env_key(e, IMAPD_SEARCH_ENV_BCC, "Bcc", n);
 	case IMAP_SEARCH_CC:
-		return imapd_search_header_key(e, "Cc", n);
+		return imapd_search_env_key(e, IMAPD_SEARCH_ENV_CC, "Cc", n);
 	case IMAP_SEARCH_FROM:
-		return imapd_search_header_key(e, "From", n);
+		return imapd_search_env_key(e, IMAPD_SEARCH_ENV_FROM, "From",
+		    n);
 	case IMAP_SEARCH_TO:
-		return imapd_search_header_key(e, "To", n);
+		return imapd_search_env_key(e, IMAPD_SEARCH_ENV_TO, "To", n);
 	case IMAP_SEARCH_SUBJECT:
-		return imapd_search_header_key(e, "Subject", n);
+		return imapd_search_env_key(e, IMAPD_SEARCH_ENV_SUBJECT,
+		    "Subject", n);
 	case IMAP_SEARCH_HEADER:
 		return imapd_search_header_key(e, k->field, n);
 	case IMAP_SEARCH_BODY: {
@@ -341,10 +383,16 @@ imapd_search_walk(struct store *store, const struct imapd_search_params *p,
 	w.root = &root;
 	w.fn = fn;
 	w.ctx = ctx;
+	buf_init(&w.e.hay, 0);
+	buf_init(&w.e.tmp, 0);
+	if (imapd_search_wants_env(&search->root))
+		items |= STORE_FETCH_ENVELOPE;
 	r = (struct store_range){ p->uids[0], p->uids[p->n - 1] };
 	rc = store_fetch(store, p->mailbox_id, &r, 1, items |
 	    STORE_FETCH_FLAGS | STORE_FETCH_DATES | STORE_FETCH_SIZE |
 	    STORE_FETCH_IDS, imapd_search_cb, &w);
+	buf_clear(&w.e.hay);
+	buf_clear(&w.e.tmp);
 	imapd_search_node_clear(&root);
 	if (rc != STORE_OK) {
 		*error_r = xstrdup(store_error(store));

@@ -25,6 +25,7 @@ struct imapd_search_params {
 	const uint32_t *uids;
 	size_t n;
 	uint32_t recent_min;		/* \Recent: UIDs >= it; 0: none */
+	uint32_t recent_max;		/* ... and below it; 0: no end */
 	/* "$" (SEARCHRES) in a SEQSET/UID key: these UIDs; NULL when no
 	   result is saved (then "$" matches nothing, RFC 5182 §2.1). */
 	const uint32_t *saved;

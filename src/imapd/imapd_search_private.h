@@ -5,8 +5,10 @@
 #define PETREL_IMAPD_SEARCH_PRIVATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+struct buf;
 struct imap_search;
 struct imapd_search_params;
 struct imapd_session;
@@ -24,6 +26,27 @@ typedef void imapd_search_match_fn(const struct store_message *msg,
 int imapd_search_walk(struct store *store,
     const struct imapd_search_params *p, const struct imap_search *search,
     unsigned items, imapd_search_match_fn *fn, void *ctx, char **error_r);
+
+/* The ENVELOPE fields a header key can be answered from: their
+   positions in the list. */
+enum imapd_search_env_field {
+	IMAPD_SEARCH_ENV_SUBJECT = 1,
+	IMAPD_SEARCH_ENV_FROM = 2,
+	IMAPD_SEARCH_ENV_TO = 5,
+	IMAPD_SEARCH_ENV_CC = 6,
+	IMAPD_SEARCH_ENV_BCC = 7,
+};
+
+/* Whether field of a cached ENVELOPE (store_message.envelope, len bytes)
+   contains needle (folded, imapd_search_fold): addresses written as
+   "name <mailbox@host>", ", " apart, names and Subject RFC 2047-decoded
+   and folded, as Dovecot matches them. 1 yes, 0 no, -1 when the cache
+   cannot tell (an empty needle: does the field exist; an envelope not
+   in mime_envelope's shape): read the file then. hay and tmp are
+   scratch buffers the caller reuses across calls. Pure. */
+int imapd_search_env_match(const char *envelope, size_t len,
+    enum imapd_search_env_field field, const char *needle,
+    size_t needle_len, struct buf *hay, struct buf *tmp);
 
 /* SEARCH/SORT/THREAD's charset: UTF-8 and US-ASCII (or none) are ours;
    anything else is answered NO [BADCHARSET ...] here (cmd_search.c) and

@@ -2,14 +2,17 @@
    sequence, UID and "$" keys from metadata; header keys with RFC 2047
    and case folding; BODY through base64 and a Latin-1 charset; NOT/OR;
    the view (a message not yet in it is not found); SENTSINCE from the
-   Date header; the date parser. */
+   Date header; the date parser; address and Subject keys matched on the
+   cached ENVELOPE as Dovecot matches them. */
 #include "imapd/imapd_search.h"
+#include "imapd/imapd_search_private.h"
 #include "imapd/imapd_search_text.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "imap/imap_search.h"
+#include "lib/buf.h"
 #include "lib/fsutil.h"
 #include "lib/test.h"
 #include "lib/xmalloc.h"
@@ -164,6 +167,77 @@ test_dates(void)
 	TEST_EQ_INT(imapd_search_days(2000, 3, 1), 11017);
 }
 
+/* imapd_search_env_match on one envelope: 1, 0 or -1. */
+static int
+env(const char *envelope, enum imapd_search_env_field field,
+    const char *needle)
+{
+	struct buf hay, tmp;
+	size_t len;
+	char *folded = imapd_search_fold(needle, strlen(needle), &len);
+	int rc;
+
+	buf_init(&hay, 0);
+	buf_init(&tmp, 0);
+	rc = imapd_search_env_match(envelope, strlen(envelope), field, folded,
+	    len, &hay, &tmp);
+	buf_clear(&hay);
+	buf_clear(&tmp);
+	free(folded);
+	return rc;
+}
+
+static void
+test_envelope(void)
+{
+	/* as mime_envelope writes it: a quoted name with an escape, an
+	   encoded name, a group, a literal */
+	static const char e[] = "(\"Mon, 2 Jun 2025 10:00:00 +0200\" "
+	    "\"=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus Berlin\" "
+	    "((\"Doe, \\\"J\\\"\" NIL \"jd\" \"example.org\")"
+	    "(NIL NIL \"bob\" \"example.net\")) "
+	    "NIL NIL "
+	    "((\"=?ISO-8859-1?Q?J=F6rg?=\" NIL \"joerg\" \"example.de\")) "
+	    "((NIL NIL \"team\" NIL)(NIL NIL \"ann\" \"x.org\")"
+	    "(NIL NIL NIL NIL)) "
+	    "(({5}\r\nSecre NIL \"s\" \"y.org\")) NIL \"<id@x>\")";
+	struct imap_search_node k = leaf(IMAP_SEARCH_FROM, "ALICE@");
+	char *got;
+
+	/* "name <mailbox@host>", ", " apart, folded */
+	TEST_EQ_INT(env(e, IMAPD_SEARCH_ENV_FROM,
+	    "doe, \"j\" <jd@example.org>, bob@EXAMPLE.net"), 1);
+	TEST_EQ_INT(env(e, IMAPD_SEARCH_ENV_FROM, "joerg"), 0);
+	/* names and Subject RFC 2047-decoded, Unicode folded */
+	TEST_EQ_INT(env(e, IMAPD_SEARCH_ENV_TO, "JÖRG <joerg@"), 1);
+	TEST_EQ_INT(env(e, IMAPD_SEARCH_ENV_SUBJECT, "GRÜSSE aus"), 1);
+	TEST_EQ_INT(env(e, IMAPD_SEARCH_ENV_SUBJECT, "=?utf-8"), 0);
+	/* a group as "name: ...;", a literal name */
+	TEST_EQ_INT(env(e, IMAPD_SEARCH_ENV_CC, "team: ann@x.org;"), 1);
+	TEST_EQ_INT(env(e, IMAPD_SEARCH_ENV_BCC, "secre <s@y.org>"), 1);
+	TEST_EQ_INT(env(e, IMAPD_SEARCH_ENV_CC, "s@y.org"), 0);
+	/* the cache cannot tell: an empty needle, a broken envelope */
+	TEST_EQ_INT(env(e, IMAPD_SEARCH_ENV_FROM, ""), -1);
+	TEST_EQ_INT(env("(NIL \"x\" ((NIL NIL", IMAPD_SEARCH_ENV_FROM, "x"),
+	    -1);
+	TEST_EQ_INT(env("(NIL \"x\" ({99}\r\nab NIL NIL NIL)) NIL",
+	    IMAPD_SEARCH_ENV_FROM, "ab"), -1);
+	TEST_EQ_INT(env("junk", IMAPD_SEARCH_ENV_SUBJECT, "x"), -1);
+
+	/* through the store: FROM matches the written form of the
+	   address, as Dovecot does; an empty FROM reads the file */
+	k = leaf(IMAP_SEARCH_FROM, "alice <alice@example.org>");
+	CHECK(&k, 1, "1");
+	k = leaf(IMAP_SEARCH_TO, "CAROL");
+	CHECK(&k, 1, "2");
+	k = leaf(IMAP_SEARCH_FROM, "");
+	CHECK(&k, 1, "1 2");
+	k = leaf(IMAP_SEARCH_SUBJECT, "");
+	got = run(&k, 1, NULL, 0);
+	TEST_EQ_STR(got, "1 2 3");
+	free(got);
+}
+
 int
 main(void)
 {
@@ -181,6 +255,7 @@ main(void)
 		n_view++;
 	}
 	TEST_RUN(test_keys);
+	TEST_RUN(test_envelope);
 	TEST_RUN(test_view);
 	TEST_RUN(test_dates);
 	store_close(&st);

@@ -37,27 +37,17 @@ imapd_status_view_init(struct imapd_status_view *view,
     const struct imapd_session *s)
 {
 	const struct imapd_selected *sel = s->sel;
-	size_t lo = 0, hi;
 
 	view->utf8 = s->utf8;
+	view->rev2 = s->rev2;
 	view->appendlimit = s->config->limits.max_message_size;
 	view->selected_id = 0;
 	view->selected_recent = 0;
 	if (s->state != IMAPD_STATE_SELECTED || sel == NULL)
 		return;
 	view->selected_id = sel->mailbox_id;
-	/* \Recent is a suffix of the UID-ordered view (new arrivals):
-	   find where it starts by bisection. */
-	hi = sel->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (imapd_selected_is_recent(sel, sel->uids[mid]))
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	view->selected_recent = (uint32_t)(sel->n - lo);
+	view->selected_recent = s->rev2 ? 0 :
+	    (uint32_t)imapd_selected_recent_count(sel);
 }
 
 int
@@ -115,8 +105,11 @@ imapd_status_write(struct buf *out, const struct store_mailbox *mb,
 		switch (item) {
 		case IMAPD_STATUS_MESSAGES: v = mb->messages; break;
 		case IMAPD_STATUS_RECENT:
+			/* The selected mailbox: this session's own \Recent
+			   (it claimed them, the store's count is past them);
+			   any other: what the next SELECT would claim. */
 			v = mb->id == view->selected_id ?
-			    view->selected_recent : 0;
+			    view->selected_recent : view->rev2 ? 0 : mb->recent;
 			break;
 		case IMAPD_STATUS_UIDNEXT: v = mb->uidnext; break;
 		case IMAPD_STATUS_UIDVALIDITY: v = mb->uidvalidity; break;

@@ -33,6 +33,7 @@ enum imapd_status_item {
    written on a worker. */
 struct imapd_status_view {
 	bool utf8;			/* UTF-8 names, else modified UTF-7 */
+	bool rev2;			/* RECENT is always 0 (RFC 9051) */
 	uint64_t appendlimit;		/* limits.max_message_size */
 	int64_t selected_id;		/* 0: none selected */
 	uint32_t selected_recent;	/* \Recent count of its view */
@@ -49,8 +50,8 @@ int imapd_status_items(const struct imap_arg *list, size_t n,
     unsigned *items_r, const char **error_r);
 
 /* Appends "* STATUS <name> (<items>)\r\n" in a fixed order (Dovecot's).
-   RECENT is 0 except for the selected mailbox. 0, or -1 when out is
-   full. */
+   RECENT: the session's count for the selected mailbox, else the
+   store's (mb->recent). 0, or -1 when out is full. */
 int imapd_status_write(struct buf *out, const struct store_mailbox *mb,
     unsigned items, const struct imapd_status_view *view);
 #endif

@@ -16,7 +16,11 @@
    expunges included, so that an expunge-only change moves it (what
    "* OK [HIGHESTMODSEQ]" and a QRESYNC client's next SELECT rely on) and
    the next sync does not read that expunge again. A withheld expunge
-   is not lost by this: its UID stays in sel->expunged. */
+   is not lost by this: its UID stays in sel->expunged.
+
+   \Recent: a sync that brings new mail to a rev1 SELECT session claims
+   it in the same job (store_recent_claim, conditional on the session's
+   range still ending at the mark), before "* n RECENT" is counted. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +43,9 @@ _Static_assert((int)IMAP_FLAG_SEEN == (int)STORE_FLAG_SEEN &&
 
 /* --- the view ------------------------------------------------------------ */
 
-uint32_t
-imapd_selected_seq(const struct imapd_selected *sel, uint32_t uid)
+/* The index of the first view entry with a UID >= uid. */
+static size_t
+imapd_selected_lower(const struct imapd_selected *sel, uint32_t uid)
 {
 	size_t lo = 0, hi = sel->n;
 
@@ -52,13 +57,36 @@ imapd_selected_seq(const struct imapd_selected *sel, uint32_t uid)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+uint32_t
+imapd_selected_seq(const struct imapd_selected *sel, uint32_t uid)
+{
+	size_t lo = imapd_selected_lower(sel, uid);
+
 	return lo < sel->n && sel->uids[lo] == uid ? (uint32_t)lo + 1 : 0;
 }
 
 bool
 imapd_selected_is_recent(const struct imapd_selected *sel, uint32_t uid)
 {
-	return sel->recent_min != 0 && uid >= sel->recent_min;
+	return sel->recent_min != 0 && uid >= sel->recent_min &&
+	    (sel->recent_max == 0 || uid < sel->recent_max);
+}
+
+size_t
+imapd_selected_recent_count(const struct imapd_selected *sel)
+{
+	size_t lo, hi;
+
+	if (sel->recent_min == 0)
+		return 0;
+	/* One UID range, so one run of the ascending view. */
+	lo = imapd_selected_lower(sel, sel->recent_min);
+	hi = sel->recent_max == 0 ? sel->n :
+	    imapd_selected_lower(sel, sel->recent_max);
+	return hi > lo ? hi - lo : 0;
 }
 
 void
@@ -277,6 +305,11 @@ struct imapd_sync_job {
 	uint64_t highest;
 	bool expunge_ok;
 	imapd_sync_done_fn *done;
+	/* \Recent: claim new mail when the session's range ends here (0:
+	   do not claim); the claim's answer. */
+	uint32_t recent_expect;
+	bool recent_claimed;
+	uint32_t recent_first, recent_last;
 };
 
 static int
@@ -326,6 +359,17 @@ imapd_sync_work(struct store *store, void *ctx)
 	}
 	j->status = store_changes(store, j->mailbox_id, j->since,
 	    imapd_sync_changed_cb, imapd_sync_expunged_cb, j);
+	if (j->status != STORE_OK || j->recent_expect == 0)
+		return;
+	/* Claim only when new mail came: a sync without any is the common
+	   case and must not take the write lock. Changes are ascending, so
+	   the last one has the highest UID. */
+	if (j->n_changes == 0 ||
+	    j->changes[j->n_changes - 1].uid < j->recent_expect)
+		return;
+	/* A failed claim only costs this session its \Recent. */
+	j->recent_claimed = store_recent_claim(store, j->mailbox_id,
+	    j->recent_expect, &j->recent_first, &j->recent_last) == STORE_OK;
 }
 
 static void
@@ -471,6 +515,17 @@ imapd_sync_done(struct imapd_session *s, void *ctx)
 		s->priv->changed = true;
 		return;
 	}
+	if (j->recent_claimed && sel->recent_claims &&
+	    sel->recent_next == j->recent_expect) {
+		if (j->recent_first != j->recent_expect) {
+			sel->recent_claims = false;	/* another session's */
+		} else if (j->recent_last > j->recent_first) {
+			/* Contiguous with the set, or its start. */
+			if (sel->recent_min == 0)
+				sel->recent_min = j->recent_first;
+			sel->recent_max = sel->recent_next = j->recent_last;
+		}
+	}
 	imapd_sync_collect_expunges(sel, j);
 	if (j->expunge_ok)
 		imapd_sync_tell_expunges(s);
@@ -493,14 +548,9 @@ imapd_sync_done(struct imapd_session *s, void *ctx)
 	}
 	if (added > 0) {
 		imapd_reply(s, "* %zu EXISTS", sel->n);
-		if (!s->rev2) {
-			size_t recent = 0;
-
-			for (size_t i = 0; i < sel->n; i++)
-				recent += imapd_selected_is_recent(sel,
-				    sel->uids[i]);
-			imapd_reply(s, "* %zu RECENT", recent);
-		}
+		if (!s->rev2)
+			imapd_reply(s, "* %zu RECENT",
+			    imapd_selected_recent_count(sel));
 	}
 	/* Flag changes of messages the client already knows. */
 	if (sel->n_reported > 1)
@@ -533,6 +583,8 @@ imapd_sync(struct imapd_session *s, bool expunge_ok,
 	j->since = s->sel->highestmodseq;
 	j->expunge_ok = expunge_ok;
 	j->done = done;
+	if (s->sel->recent_claims && !s->rev2)
+		j->recent_expect = s->sel->recent_next;
 	s->priv->changed = false;
 	imapd_job_submit(s, imapd_sync_work, imapd_sync_done, j);
 }

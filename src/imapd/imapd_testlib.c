@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 
@@ -16,15 +15,6 @@
 #include "service/service_login.h"
 #include "service/service_thread.h"
 #include "store/store.h"
-
-long long
-imapd_testlib_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 imapd_testlib_init(struct imapd_testlib *t, const char *hostname)

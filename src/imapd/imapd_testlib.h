@@ -36,7 +36,6 @@ struct imapd_testlib {
 typedef int imapd_testlib_fill_fn(struct directory *dir,
     struct directory_error *err);
 
-long long imapd_testlib_now_ms(void);
 /* Zeroes t, sets config.hostname, default limits and auth, makes the
    event_base and a worker pool of two threads. */
 void imapd_testlib_init(struct imapd_testlib *t, const char *hostname);

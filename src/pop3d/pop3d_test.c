@@ -32,28 +32,19 @@
 #include "lib/xmalloc.h"
 #include "pop3d/pop3d_session.h"
 #include "pop3d/pop3d_testlib.h"
+#include "service/service_testclient.h"
 #include "service/service_thread.h"
 #include "store/store.h"
 
 #define HOST "mx.example.test"
-#define WAIT_MS 15000
+#define WAIT_MS SERVICE_TESTCLIENT_WAIT_MS
 
 static struct pop3d_testlib H;
+static struct service_testclient_server S;	/* listener, TLS contexts */
 
 static struct {
-	struct config_listener plain, starttls, implicit;
-	int lfd;
-	struct sockaddr_in laddr;
-	SSL_CTX *server_tls, *client_tls;
 	int64_t bob, carol;		/* account ids */
 } T;
-
-struct client {
-	int fd;
-	SSL *ssl;
-	struct buf in;
-	bool eof;
-};
 
 /* --- harness ------------------------------------------------------------ */
 
@@ -64,198 +55,21 @@ pump(void)
 }
 
 static void
-client_fill(struct client *c)
+client_connect_rcvbuf(struct service_testclient *c,
+    const struct config_listener *l, SSL_CTX *tls, int rcvbuf)
 {
-	char tmp[65536];
+	int sfd = service_testclient_connect(c, &S, rcvbuf);
 
-	for (;;) {
-		if (c->ssl != NULL) {
-			int r = SSL_read(c->ssl, tmp, sizeof(tmp));
-
-			if (r > 0) {
-				TEST_ASSERT(buf_append(&c->in, tmp,
-				    (size_t)r) == 0);
-				continue;
-			}
-			int e = SSL_get_error(c->ssl, r);
-
-			if (e != SSL_ERROR_WANT_READ &&
-			    e != SSL_ERROR_WANT_WRITE)
-				c->eof = true;
-			return;
-		}
-		ssize_t n = read(c->fd, tmp, sizeof(tmp));
-
-		if (n > 0) {
-			TEST_ASSERT(buf_append(&c->in, tmp, (size_t)n) == 0);
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		c->eof = true;
-		return;
-	}
-}
-
-static void
-step(struct client *c)
-{
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-
-	pump();
-	client_fill(c);
-	(void)poll(&pfd, 1, 1);
-	pump();
-}
-
-static void
-client_connect_rcvbuf(struct client *c, const struct config_listener *l,
-    SSL_CTX *tls, int rcvbuf)
-{
-	int sfd;
-
-	memset(c, 0, sizeof(*c));
-	buf_init(&c->in, 0);
-	c->fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (c->fd != -1 && rcvbuf > 0)
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-		    sizeof(rcvbuf));
-	if (c->fd == -1 || connect(c->fd, (struct sockaddr *)&T.laddr,
-	    sizeof(T.laddr)) == -1)
-		panic("client_connect: %s", strerror(errno));
-	sfd = accept(T.lfd, NULL, NULL);
-	if (sfd == -1)
-		panic("client_connect: accept: %s", strerror(errno));
-	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == -1)
-		panic("client_connect: fcntl");
 	pop3d_testlib_start(&H, sfd, H.thread, l, tls);
 }
-
-static void
-client_free(struct client *c)
-{
-	if (c->ssl != NULL)
-		SSL_free(c->ssl);
-	if (c->fd != -1)
-		close(c->fd);
-	c->fd = -1;
-	c->ssl = NULL;
-	buf_clear(&c->in);
-}
-
-static void
-client_send(struct client *c, const void *data, size_t len)
-{
-	const char *p = data;
-	long long deadline = pop3d_testlib_now_ms() + WAIT_MS;
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n;
-
-		if (c->ssl != NULL) {
-			size_t chunk = len - off > INT_MAX ? INT_MAX :
-			    len - off;
-			int r = SSL_write(c->ssl, p + off, (int)chunk);
-
-			if (r > 0) {
-				n = r;
-			} else {
-				int e = SSL_get_error(c->ssl, r);
-
-				if (e != SSL_ERROR_WANT_READ &&
-				    e != SSL_ERROR_WANT_WRITE) {
-					test_fail(__FILE__, __LINE__,
-					    "SSL_write failed (%d)", e);
-					return;
-				}
-				n = -1;
-				errno = EAGAIN;
-			}
-		} else {
-			n = send(c->fd, p + off, len - off, MSG_NOSIGNAL);
-		}
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR) && pop3d_testlib_now_ms() < deadline) {
-			step(c);
-			continue;
-		}
-		test_fail(__FILE__, __LINE__, "send: %s", strerror(errno));
-		return;
-	}
-}
-
-static void
-client_send_str(struct client *c, const char *s)
-{
-	client_send(c, s, strlen(s));
-}
-
-/* The next line without its CRLF (heap), or NULL on EOF or timeout. */
-static char *
-client_line(struct client *c)
-{
-	long long deadline = pop3d_testlib_now_ms() + WAIT_MS;
-
-	for (;;) {
-		const char *crlf = c->in.len > 0 ?
-		    memmem(c->in.data, c->in.len, "\r\n", 2) : NULL;
-
-		if (crlf != NULL) {
-			size_t n = (size_t)(crlf - c->in.data);
-			char *r = xstrndup(c->in.data, n);
-
-			buf_consume(&c->in, n + 2);
-			return r;
-		}
-		if (c->eof || pop3d_testlib_now_ms() > deadline)
-			return NULL;
-		step(c);
-	}
-}
-
-static char *
-expect_at(const char *file, int line, struct client *c, const char *prefix)
-{
-	char *r = client_line(c);
-
-	if (r == NULL || strncmp(r, prefix, strlen(prefix)) != 0)
-		test_fail(file, line, "reply \"%s\", want \"%s...\"",
-		    r != NULL ? r : "(none)", prefix);
-	return r;
-}
-
-#define EXPECT(c, prefix) free(expect_at(__FILE__, __LINE__, (c), (prefix)))
-#define EXPECT_GET(c, prefix) expect_at(__FILE__, __LINE__, (c), (prefix))
-
-/* The exact line. */
-static void
-expect_line_at(const char *file, int line, struct client *c,
-    const char *want)
-{
-	char *r = client_line(c);
-
-	if (r == NULL || strcmp(r, want) != 0)
-		test_fail(file, line, "reply \"%s\", want \"%s\"",
-		    r != NULL ? r : "(none)", want);
-	free(r);
-}
-
-#define EXPECT_LINE(c, want) expect_line_at(__FILE__, __LINE__, (c), (want))
 
 /* The body of a multi-line reply as a client decodes it (RFC 1939 §3:
    split on LF, a leading '.' dropped, "." alone ends). Heap, *len_r
    octets; NULL when the end never came. */
 static char *
-client_multi(struct client *c, size_t *len_r)
+client_multi(struct service_testclient *c, size_t *len_r)
 {
-	long long deadline = pop3d_testlib_now_ms() + WAIT_MS;
+	long long deadline = service_testclient_now_ms() + WAIT_MS;
 	struct buf out;
 	size_t pos = 0;
 
@@ -280,120 +94,50 @@ client_multi(struct client *c, size_t *len_r)
 				buf_append(&out, l, n);
 			pos += n;
 		}
-		if (c->eof || pop3d_testlib_now_ms() > deadline) {
+		if (c->eof || service_testclient_now_ms() > deadline) {
 			buf_clear(&out);
 			return NULL;
 		}
-		step(c);
+		service_testclient_step(c);
 	}
 }
 
-static void
-wait_eof_at(const char *file, int line, struct client *c)
-{
-	long long deadline = pop3d_testlib_now_ms() + WAIT_MS;
-
-	while (!c->eof && pop3d_testlib_now_ms() < deadline)
-		step(c);
-	if (!c->eof)
-		test_fail(file, line, "connection still open");
-	if (c->in.len > 0)
-		test_fail(file, line, "unexpected bytes before EOF: \"%.*s\"",
-		    (int)(c->in.len > 200 ? 200 : c->in.len), c->in.data);
-}
+#define WAIT_SESSIONS_GONE() \
+	service_testclient_wait_gone_at(__FILE__, __LINE__, &S)
 
 static void
-wait_sessions_gone_at(const char *file, int line)
+client_plain(struct service_testclient *c)
 {
-	long long deadline = pop3d_testlib_now_ms() + WAIT_MS;
-
-	while (H.ended < H.started && pop3d_testlib_now_ms() < deadline) {
-		pump();
-		usleep(1000);
-	}
-	if (H.ended != H.started)
-		test_fail(file, line, "%u sessions still alive",
-		    H.started - H.ended);
-}
-
-#define WAIT_SESSIONS_GONE() wait_sessions_gone_at(__FILE__, __LINE__)
-
-static void
-client_closed_at(const char *file, int line, struct client *c)
-{
-	wait_eof_at(file, line, c);
-	client_free(c);
-	wait_sessions_gone_at(file, line);
-}
-
-#define CLIENT_CLOSED(c) client_closed_at(__FILE__, __LINE__, (c))
-
-static void
-client_plain(struct client *c)
-{
-	client_connect_rcvbuf(c, &T.plain, NULL, 0);
+	client_connect_rcvbuf(c, &S.plain, NULL, 0);
 	EXPECT_LINE(c, "+OK petrel ready.");
 }
 
 /* Connects and logs carol in with USER/PASS. */
 static void
-client_carol(struct client *c)
+client_carol(struct service_testclient *c)
 {
 	client_plain(c);
-	client_send_str(c, "USER carol@example.org\r\nPASS carol pw\r\n");
+	service_testclient_send_str(c,
+	    "USER carol@example.org\r\nPASS carol pw\r\n");
 	EXPECT_LINE(c, "+OK");
 	EXPECT_LINE(c, "+OK Logged in.");
 }
 
 static void
-client_quit(struct client *c, const char *want)
+client_quit(struct service_testclient *c, const char *want)
 {
-	client_send_str(c, "QUIT\r\n");
+	service_testclient_send_str(c, "QUIT\r\n");
 	EXPECT_LINE(c, want);
 	CLIENT_CLOSED(c);
 }
 
-static bool
-client_handshake(struct client *c)
-{
-	long long deadline = pop3d_testlib_now_ms() + WAIT_MS;
-	SSL *ssl = SSL_new(T.client_tls);
-
-	if (ssl == NULL || SSL_set_fd(ssl, c->fd) != 1)
-		panic("client_handshake: SSL_new");
-	SSL_set_connect_state(ssl);
-	for (;;) {
-		int r = SSL_do_handshake(ssl);
-
-		if (r == 1)
-			break;
-		int e = SSL_get_error(ssl, r);
-
-		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
-		    pop3d_testlib_now_ms() > deadline) {
-			test_fail(__FILE__, __LINE__, "handshake failed (%d)",
-			    e);
-			SSL_free(ssl);
-			client_free(c);
-			WAIT_SESSIONS_GONE();
-			return false;
-		}
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-
-		pump();
-		(void)poll(&pfd, 1, 1);
-	}
-	c->ssl = ssl;
-	return true;
-}
-
 /* The CAPA listing (heap), or NULL. */
 static char *
-client_capa(struct client *c)
+client_capa(struct service_testclient *c)
 {
 	size_t n;
 
-	client_send_str(c, "CAPA\r\n");
+	service_testclient_send_str(c, "CAPA\r\n");
 	EXPECT_LINE(c, "+OK");
 	return client_multi(c, &n);
 }
@@ -508,11 +252,11 @@ inbox_fill(void)
 static void
 test_greeting_and_capa(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *capa;
 
 	reset_config();
-	client_connect_rcvbuf(&c, &T.starttls, T.server_tls, 0);
+	client_connect_rcvbuf(&c, &S.starttls, S.server_tls, 0);
 	EXPECT_LINE(&c, "+OK petrel ready.");
 	capa = client_capa(&c);
 	TEST_EQ_STR(capa, "CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
@@ -520,7 +264,7 @@ test_greeting_and_capa(void)
 	    "IMPLEMENTATION petrel\r\n");
 	free(capa);
 	/* The RFC 1734 listing. */
-	client_send_str(&c, "AUTH\r\n");
+	service_testclient_send_str(&c, "AUTH\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "PLAIN");
 	EXPECT_LINE(&c, ".");
@@ -538,14 +282,14 @@ test_greeting_and_capa(void)
 static void
 test_retr_list_uidl(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *body, *r, uidl[3][64];
 	size_t n;
 
 	reset_config();
 	inbox_fill();
 	client_carol(&c);
-	client_send_str(&c, "STAT\r\n");
+	service_testclient_send_str(&c, "STAT\r\n");
 	{
 		char want[64];
 
@@ -553,7 +297,7 @@ test_retr_list_uidl(void)
 		    sizeof(MSG2) - 1 + sizeof(MSG3) - 1);
 		EXPECT_LINE(&c, want);
 	}
-	client_send_str(&c, "LIST\r\n");
+	service_testclient_send_str(&c, "LIST\r\n");
 	EXPECT(&c, "+OK 3 messages");
 	body = client_multi(&c, &n);
 	{
@@ -564,16 +308,16 @@ test_retr_list_uidl(void)
 		TEST_EQ_STR(body, want);
 	}
 	free(body);
-	client_send_str(&c, "LIST 2\r\n");
+	service_testclient_send_str(&c, "LIST 2\r\n");
 	{
 		char want[64];
 
 		snprintf(want, sizeof(want), "+OK 2 %zu", sizeof(MSG2) - 1);
 		EXPECT_LINE(&c, want);
 	}
-	client_send_str(&c, "LIST 4\r\n");
+	service_testclient_send_str(&c, "LIST 4\r\n");
 	EXPECT_LINE(&c, "-ERR There's no message 4.");
-	client_send_str(&c, "UIDL\r\n");
+	service_testclient_send_str(&c, "UIDL\r\n");
 	EXPECT_LINE(&c, "+OK");
 	body = client_multi(&c, &n);
 	TEST_ASSERT(body != NULL);
@@ -592,14 +336,14 @@ test_retr_list_uidl(void)
 		TEST_ASSERT(strcmp(uidl[0], uidl[1]) != 0);
 	}
 	free(body);
-	client_send_str(&c, "UIDL 3\r\n");
+	service_testclient_send_str(&c, "UIDL 3\r\n");
 	r = EXPECT_GET(&c, "+OK 3 ");
 	if (r != NULL)
 		TEST_EQ_STR(r + 6, uidl[2]);
 	free(r);
 
 	/* RETR: byte-identical after unstuffing; CRLF added to MSG2. */
-	client_send_str(&c, "RETR 1\r\n");
+	service_testclient_send_str(&c, "RETR 1\r\n");
 	{
 		char want[64];
 
@@ -611,7 +355,7 @@ test_retr_list_uidl(void)
 	TEST_ASSERT(body != NULL && n == sizeof(MSG1) - 1 &&
 	    memcmp(body, MSG1, n) == 0);
 	free(body);
-	client_send_str(&c, "RETR 2\r\n");
+	service_testclient_send_str(&c, "RETR 2\r\n");
 	EXPECT(&c, "+OK ");
 	body = client_multi(&c, &n);
 	TEST_ASSERT(body != NULL && n == sizeof(MSG2) - 1 + 2 &&
@@ -620,7 +364,7 @@ test_retr_list_uidl(void)
 	free(body);
 
 	/* TOP n 0 and n 3. */
-	client_send_str(&c, "TOP 3 0\r\nTOP 3 3\r\nTOP 3 100\r\n");
+	service_testclient_send_str(&c, "TOP 3 0\r\nTOP 3 3\r\nTOP 3 100\r\n");
 	EXPECT_LINE(&c, "+OK");
 	body = client_multi(&c, &n);
 	TEST_EQ_STR(body, "Subject: three\r\nX: y\r\n\r\n");
@@ -633,7 +377,7 @@ test_retr_list_uidl(void)
 	body = client_multi(&c, &n);
 	TEST_EQ_STR(body, MSG3);
 	free(body);
-	client_send_str(&c, "NOOP\r\n");
+	service_testclient_send_str(&c, "NOOP\r\n");
 	EXPECT_LINE(&c, "+OK");
 	/* Retrieved messages get \Seen at QUIT; TOP does not count. */
 	client_quit(&c, "+OK Logging out.");
@@ -646,7 +390,7 @@ test_retr_list_uidl(void)
 
 	/* UIDLs are the same in the next session. */
 	client_carol(&c);
-	client_send_str(&c, "UIDL 1\r\n");
+	service_testclient_send_str(&c, "UIDL 1\r\n");
 	r = EXPECT_GET(&c, "+OK 1 ");
 	if (r != NULL)
 		TEST_EQ_STR(r + 6, uidl[0]);
@@ -657,7 +401,7 @@ test_retr_list_uidl(void)
 static void
 test_dele(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *body;
 	size_t n, deleted;
 
@@ -665,14 +409,15 @@ test_dele(void)
 	/* DELE + QUIT removes. */
 	inbox_fill();
 	client_carol(&c);
-	client_send_str(&c, "DELE 2\r\n");
+	service_testclient_send_str(&c, "DELE 2\r\n");
 	EXPECT_LINE(&c, "+OK Marked to be deleted.");
-	client_send_str(&c, "DELE 2\r\nRETR 2\r\nLIST 2\r\nTOP 2 1\r\n");
+	service_testclient_send_str(&c,
+	    "DELE 2\r\nRETR 2\r\nLIST 2\r\nTOP 2 1\r\n");
 	EXPECT_LINE(&c, "-ERR Message is deleted.");
 	EXPECT_LINE(&c, "-ERR Message is deleted.");
 	EXPECT_LINE(&c, "-ERR Message is deleted.");
 	EXPECT_LINE(&c, "-ERR Message is deleted.");
-	client_send_str(&c, "STAT\r\nLIST\r\n");
+	service_testclient_send_str(&c, "STAT\r\nLIST\r\n");
 	EXPECT(&c, "+OK 2 ");
 	EXPECT(&c, "+OK 2 messages");
 	body = client_multi(&c, &n);
@@ -686,7 +431,7 @@ test_dele(void)
 	/* DELE + RSET + QUIT keeps. */
 	inbox_fill();
 	client_carol(&c);
-	client_send_str(&c, "DELE 1\r\nDELE 3\r\nRSET\r\n");
+	service_testclient_send_str(&c, "DELE 1\r\nDELE 3\r\nRSET\r\n");
 	EXPECT_LINE(&c, "+OK Marked to be deleted.");
 	EXPECT_LINE(&c, "+OK Marked to be deleted.");
 	EXPECT(&c, "+OK 3 messages");
@@ -695,9 +440,9 @@ test_dele(void)
 
 	/* DELE + a dropped connection keeps. */
 	client_carol(&c);
-	client_send_str(&c, "DELE 1\r\n");
+	service_testclient_send_str(&c, "DELE 1\r\n");
 	EXPECT_LINE(&c, "+OK Marked to be deleted.");
-	client_free(&c);
+	service_testclient_free(&c);
 	WAIT_SESSIONS_GONE();
 	TEST_EQ_INT(inbox_count(T.carol, STORE_FLAG_DELETED, &deleted), 3);
 	TEST_EQ_INT(deleted, 0);
@@ -710,14 +455,14 @@ static void
 test_update_failure(void)
 {
 	struct store *other = NULL;
-	struct client c;
+	struct service_testclient c;
 	char *error = NULL;
 	size_t n, seen = 0, deleted = 0;
 
 	reset_config();
 	inbox_fill();
 	client_carol(&c);
-	client_send_str(&c, "RETR 1\r\nDELE 2\r\n");
+	service_testclient_send_str(&c, "RETR 1\r\nDELE 2\r\n");
 	EXPECT(&c, "+OK ");
 	free(client_multi(&c, &n));
 	EXPECT_LINE(&c, "+OK Marked to be deleted.");
@@ -725,7 +470,7 @@ test_update_failure(void)
 	    store_begin(other) != STORE_OK)
 		panic("test_update_failure: %s", error != NULL ? error :
 		    store_error(other));
-	client_send_str(&c, "QUIT\r\n");
+	service_testclient_send_str(&c, "QUIT\r\n");
 	EXPECT_LINE(&c, "-ERR [SYS/TEMP] Some deleted messages were not "
 	    "removed.");
 	CLIENT_CLOSED(&c);
@@ -742,7 +487,7 @@ test_update_failure(void)
 static void
 test_snapshot(void)
 {
-	struct client c, d;
+	struct service_testclient c, d;
 	char *body;
 	size_t n;
 
@@ -750,25 +495,25 @@ test_snapshot(void)
 	inbox_fill();
 	client_carol(&c);
 	pop3d_testlib_append(&H, T.carol, MSG3, sizeof(MSG3) - 1);
-	client_send_str(&c, "STAT\r\n");
+	service_testclient_send_str(&c, "STAT\r\n");
 	EXPECT(&c, "+OK 3 ");
 	/* Another session deletes message 1. */
 	client_carol(&d);
-	client_send_str(&d, "STAT\r\n");
+	service_testclient_send_str(&d, "STAT\r\n");
 	EXPECT(&d, "+OK 4 ");
-	client_send_str(&d, "DELE 1\r\nQUIT\r\n");
+	service_testclient_send_str(&d, "DELE 1\r\nQUIT\r\n");
 	EXPECT_LINE(&d, "+OK Marked to be deleted.");
 	EXPECT_LINE(&d, "+OK Logging out, messages deleted.");
-	wait_eof_at(__FILE__, __LINE__, &d);
-	client_free(&d);
-	client_send_str(&c, "RETR 1\r\nRETR 3\r\n");
+	service_testclient_wait_eof_at(__FILE__, __LINE__, &d);
+	service_testclient_free(&d);
+	service_testclient_send_str(&c, "RETR 1\r\nRETR 3\r\n");
 	EXPECT_LINE(&c, "-ERR Message was removed by another session.");
 	EXPECT(&c, "+OK ");
 	body = client_multi(&c, &n);
 	TEST_ASSERT(body != NULL && n == sizeof(MSG3) - 1);
 	free(body);
 	/* DELE of the vanished message: QUIT still works. */
-	client_send_str(&c, "DELE 1\r\n");
+	service_testclient_send_str(&c, "DELE 1\r\n");
 	EXPECT_LINE(&c, "+OK Marked to be deleted.");
 	client_quit(&c, "+OK Logging out.");
 	TEST_EQ_INT(inbox_count(T.carol, STORE_FLAG_SEEN, NULL), 3);
@@ -777,7 +522,7 @@ test_snapshot(void)
 static void
 test_auth_failures(void)
 {
-	struct client c;
+	struct service_testclient c;
 	long long t0;
 	char *r1 = NULL, *r2 = NULL, *r3 = NULL, *r4 = NULL;
 
@@ -785,37 +530,41 @@ test_auth_failures(void)
 	/* Unknown user, wrong password, disabled account, disabled domain,
 	   account without password: one answer. */
 	client_plain(&c);
-	client_send_str(&c, "USER nobody@example.org\r\nPASS x\r\n");
+	service_testclient_send_str(&c,
+	    "USER nobody@example.org\r\nPASS x\r\n");
 	EXPECT_LINE(&c, "+OK");
-	r1 = client_line(&c);
-	client_send_str(&c, "USER carol@example.org\r\nPASS wrong\r\n");
+	r1 = service_testclient_line(&c);
+	service_testclient_send_str(&c,
+	    "USER carol@example.org\r\nPASS wrong\r\n");
 	EXPECT_LINE(&c, "+OK");
-	r2 = client_line(&c);
-	client_send_str(&c, "USER off@example.org\r\nPASS off pw\r\n");
+	r2 = service_testclient_line(&c);
+	service_testclient_send_str(&c,
+	    "USER off@example.org\r\nPASS off pw\r\n");
 	EXPECT_LINE(&c, "+OK");
-	r3 = client_line(&c);
+	r3 = service_testclient_line(&c);
 	TEST_EQ_STR(r1, "-ERR [AUTH] Authentication failed.");
 	TEST_EQ_STR(r2, r1);
 	TEST_EQ_STR(r3, r1);
 	/* The third failure closes the connection. */
 	CLIENT_CLOSED(&c);
 	client_plain(&c);
-	client_send_str(&c, "USER dave@off.example\r\nPASS dave pw\r\n");
+	service_testclient_send_str(&c,
+	    "USER dave@off.example\r\nPASS dave pw\r\n");
 	EXPECT_LINE(&c, "+OK");
-	r4 = client_line(&c);
+	r4 = service_testclient_line(&c);
 	TEST_EQ_STR(r4, "-ERR [AUTH] Authentication failed.");
-	client_send_str(&c, "USER nopw@example.org\r\nPASS \r\n");
+	service_testclient_send_str(&c, "USER nopw@example.org\r\nPASS \r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "-ERR Missing argument.");
 	/* The USER stays until a PASS is tried. */
-	client_send_str(&c, "PASS x\r\n");
+	service_testclient_send_str(&c, "PASS x\r\n");
 	EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
-	client_send_str(&c, "PASS x\r\n");
+	service_testclient_send_str(&c, "PASS x\r\n");
 	EXPECT_LINE(&c, "-ERR No username given.");
 	/* NUL in a password never reaches the check. */
-	client_send(&c, "PASS a\0b\r\n", 10);
+	service_testclient_send(&c, "PASS a\0b\r\n", 10);
 	EXPECT_LINE(&c, "-ERR Invalid characters in the command.");
-	client_send_str(&c, "STAT\r\n");
+	service_testclient_send_str(&c, "STAT\r\n");
 	EXPECT_LINE(&c, "-ERR Not logged in.");
 	client_quit(&c, "+OK Logging out.");
 	free(r1);
@@ -827,17 +576,19 @@ test_auth_failures(void)
 	H.config.auth.failure_delay = 300;
 	pop3d_testlib_reset_throttle(&H);
 	client_plain(&c);
-	t0 = pop3d_testlib_now_ms();
-	client_send_str(&c, "USER carol@example.org\r\nPASS nope\r\nNOOP\r\n");
+	t0 = service_testclient_now_ms();
+	service_testclient_send_str(&c,
+	    "USER carol@example.org\r\nPASS nope\r\nNOOP\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
-	TEST_ASSERT(pop3d_testlib_now_ms() - t0 >= 290);
+	TEST_ASSERT(service_testclient_now_ms() - t0 >= 290);
 	/* The pipelined command is answered after the held reply. */
 	EXPECT_LINE(&c, "-ERR Not logged in.");
 	client_quit(&c, "+OK Logging out.");
 	/* Bob's Argon2 hash: right and wrong. */
 	client_plain(&c);
-	client_send_str(&c, "USER bob@EXAMPLE.org\r\nPASS bob secret\r\n");
+	service_testclient_send_str(&c,
+	    "USER bob@EXAMPLE.org\r\nPASS bob secret\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "+OK Logged in.");
 	client_quit(&c, "+OK Logging out.");
@@ -847,19 +598,19 @@ test_auth_failures(void)
 static long long
 failure_ms(const char *user)
 {
-	struct client c;
+	struct service_testclient c;
 	long long t0;
 	char *line;
 
 	client_plain(&c);
 	line = xasprintf("USER %s\r\n", user);
-	client_send_str(&c, line);
+	service_testclient_send_str(&c, line);
 	free(line);
 	EXPECT_LINE(&c, "+OK");
-	t0 = pop3d_testlib_now_ms();
-	client_send_str(&c, "PASS wrong\r\n");
+	t0 = service_testclient_now_ms();
+	service_testclient_send_str(&c, "PASS wrong\r\n");
 	EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
-	t0 = pop3d_testlib_now_ms() - t0;
+	t0 = service_testclient_now_ms() - t0;
 	client_quit(&c, "+OK Logging out.");
 	return t0;
 }
@@ -892,21 +643,23 @@ test_failure_timing(void)
 static void
 test_throttle(void)
 {
-	struct client c;
+	struct service_testclient c;
 
 	reset_config();
 	H.config.auth.max_failures_per_ip = 3;
 	pop3d_testlib_reset_throttle(&H);
 	for (int i = 0; i < 3; i++) {
 		client_plain(&c);
-		client_send_str(&c, "USER carol@example.org\r\nPASS bad\r\n");
+		service_testclient_send_str(&c,
+		    "USER carol@example.org\r\nPASS bad\r\n");
 		EXPECT_LINE(&c, "+OK");
 		EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
 		client_quit(&c, "+OK Logging out.");
 	}
 	/* Now even the right password is refused, without a check. */
 	client_plain(&c);
-	client_send_str(&c, "USER carol@example.org\r\nPASS carol pw\r\n");
+	service_testclient_send_str(&c,
+	    "USER carol@example.org\r\nPASS carol pw\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "-ERR [SYS/TEMP] Too many failed logins, try again "
 	    "later.");
@@ -917,18 +670,20 @@ test_throttle(void)
 	H.config.auth.max_failures_per_account = 2;
 	pop3d_testlib_reset_throttle(&H);
 	client_plain(&c);
-	client_send_str(&c, "USER carol@example.org\r\nPASS bad\r\n"
+	service_testclient_send_str(&c, "USER carol@example.org\r\nPASS bad\r\n"
 	    "USER CAROL@example.org\r\nPASS bad\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
-	client_send_str(&c, "USER bob@example.org\r\nPASS bob secret\r\n");
+	service_testclient_send_str(&c,
+	    "USER bob@example.org\r\nPASS bob secret\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "+OK Logged in.");
 	client_quit(&c, "+OK Logging out.");
 	client_plain(&c);
-	client_send_str(&c, "USER carol@example.org\r\nPASS carol pw\r\n");
+	service_testclient_send_str(&c,
+	    "USER carol@example.org\r\nPASS carol pw\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT(&c, "-ERR [SYS/TEMP] ");
 	CLIENT_CLOSED(&c);
@@ -941,44 +696,44 @@ test_auth_plain(void)
 	static const char carol[] = "\0carol@example.org\0carol pw";
 	static const char other[] = "bob@example.org\0carol@example.org\0"
 	    "carol pw";
-	struct client c;
+	struct service_testclient c;
 	char *ir = b64(carol, sizeof(carol) - 1), *line;
 
 	reset_config();
 	/* Initial response. */
 	client_plain(&c);
 	line = xasprintf("AUTH PLAIN %s\r\n", ir);
-	client_send_str(&c, line);
+	service_testclient_send_str(&c, line);
 	free(line);
 	EXPECT_LINE(&c, "+OK Logged in.");
 	client_quit(&c, "+OK Logging out.");
 	/* Continuation; mechanism in lower case. */
 	client_plain(&c);
-	client_send_str(&c, "AUTH plain\r\n");
+	service_testclient_send_str(&c, "AUTH plain\r\n");
 	EXPECT_LINE(&c, "+ ");
 	line = xasprintf("%s\r\n", ir);
-	client_send_str(&c, line);
+	service_testclient_send_str(&c, line);
 	free(line);
 	EXPECT_LINE(&c, "+OK Logged in.");
-	client_send_str(&c, "AUTH PLAIN\r\n");
+	service_testclient_send_str(&c, "AUTH PLAIN\r\n");
 	EXPECT_LINE(&c, "-ERR Already logged in.");
 	client_quit(&c, "+OK Logging out.");
 	/* Cancel, empty, malformed, another authzid, other mechanisms. */
 	client_plain(&c);
-	client_send_str(&c, "AUTH PLAIN\r\n*\r\n");
+	service_testclient_send_str(&c, "AUTH PLAIN\r\n*\r\n");
 	EXPECT_LINE(&c, "+ ");
 	EXPECT_LINE(&c, "-ERR Authentication aborted.");
-	client_send_str(&c, "AUTH PLAIN =\r\n");
+	service_testclient_send_str(&c, "AUTH PLAIN =\r\n");
 	EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
-	client_send_str(&c, "AUTH PLAIN\r\n!!!!\r\n");
+	service_testclient_send_str(&c, "AUTH PLAIN\r\n!!!!\r\n");
 	EXPECT_LINE(&c, "+ ");
 	EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
-	client_send_str(&c, "AUTH CRAM-MD5\r\n");
+	service_testclient_send_str(&c, "AUTH CRAM-MD5\r\n");
 	EXPECT_LINE(&c, "-ERR Unsupported authentication mechanism.");
 	line = b64(other, sizeof(other) - 1);
-	client_send_str(&c, "AUTH PLAIN ");
-	client_send_str(&c, line);
-	client_send_str(&c, "\r\n");
+	service_testclient_send_str(&c, "AUTH PLAIN ");
+	service_testclient_send_str(&c, line);
+	service_testclient_send_str(&c, "\r\n");
 	free(line);
 	EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
 	CLIENT_CLOSED(&c);	/* the third failure */
@@ -988,18 +743,19 @@ test_auth_plain(void)
 static void
 test_plaintext_never(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *capa;
 
 	reset_config();
 	H.config.auth.plaintext = CONFIG_PLAINTEXT_NEVER;
-	client_connect_rcvbuf(&c, &T.starttls, T.server_tls, 0);
+	client_connect_rcvbuf(&c, &S.starttls, S.server_tls, 0);
 	EXPECT_LINE(&c, "+OK petrel ready.");
 	capa = client_capa(&c);
 	TEST_ASSERT(capa != NULL && strstr(capa, "USER") == NULL &&
 	    strstr(capa, "SASL") == NULL && strstr(capa, "STLS") != NULL);
 	free(capa);
-	client_send_str(&c, "USER carol@example.org\r\nPASS carol pw\r\n"
+	service_testclient_send_str(&c,
+	    "USER carol@example.org\r\nPASS carol pw\r\n"
 	    "AUTH PLAIN AGNhcm9sQGV4YW1wbGUub3JnAGNhcm9sIHB3\r\n");
 	EXPECT_LINE(&c, "-ERR [AUTH] Plaintext authentication disallowed on "
 	    "non-secure connections.");
@@ -1009,25 +765,26 @@ test_plaintext_never(void)
 	    "non-secure connections.");
 	/* After STLS: allowed, and CAPA says so. A USER injected after STLS
 	   in the same packet is dropped with the plaintext. */
-	client_send_str(&c, "STLS\r\nUSER carol@example.org\r\n");
+	service_testclient_send_str(&c, "STLS\r\nUSER carol@example.org\r\n");
 	EXPECT_LINE(&c, "+OK Begin TLS negotiation now.");
-	if (!client_handshake(&c))
+	if (!service_testclient_handshake(&c))
 		return;
 	capa = client_capa(&c);
 	TEST_ASSERT(capa != NULL && strstr(capa, "USER\r\n") != NULL &&
 	    strstr(capa, "SASL PLAIN") != NULL && strstr(capa, "STLS") == NULL);
 	free(capa);
-	client_send_str(&c, "PASS carol pw\r\n");
+	service_testclient_send_str(&c, "PASS carol pw\r\n");
 	EXPECT_LINE(&c, "-ERR No username given.");
-	client_send_str(&c, "STLS\r\n");
+	service_testclient_send_str(&c, "STLS\r\n");
 	EXPECT_LINE(&c, "-ERR TLS is already active.");
-	client_send_str(&c, "USER carol@example.org\r\nPASS carol pw\r\n");
+	service_testclient_send_str(&c,
+	    "USER carol@example.org\r\nPASS carol pw\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "+OK Logged in.");
 	client_quit(&c, "+OK Logging out.");
 	/* STLS on a listener without it. */
 	client_plain(&c);
-	client_send_str(&c, "STLS\r\n");
+	service_testclient_send_str(&c, "STLS\r\n");
 	EXPECT_LINE(&c, "-ERR STLS is not available.");
 	client_quit(&c, "+OK Logging out.");
 	reset_config();
@@ -1036,18 +793,19 @@ test_plaintext_never(void)
 static void
 test_implicit_tls(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *body;
 	size_t n;
 
 	reset_config();
 	H.config.auth.plaintext = CONFIG_PLAINTEXT_NEVER;
 	inbox_fill();
-	client_connect_rcvbuf(&c, &T.implicit, T.server_tls, 0);
-	if (!client_handshake(&c))
+	client_connect_rcvbuf(&c, &S.implicit, S.server_tls, 0);
+	if (!service_testclient_handshake(&c))
 		return;
 	EXPECT_LINE(&c, "+OK petrel ready.");
-	client_send_str(&c, "USER carol@example.org\r\nPASS carol pw\r\n"
+	service_testclient_send_str(&c,
+	    "USER carol@example.org\r\nPASS carol pw\r\n"
 	    "RETR 1\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "+OK Logged in.");
@@ -1064,7 +822,7 @@ test_implicit_tls(void)
 static void
 test_large_message(void)
 {
-	struct client c;
+	struct service_testclient c;
 	struct buf msg;
 	char *body, *want;
 	size_t n, size = 3 * 1024 * 1024 + 17;
@@ -1079,9 +837,10 @@ test_large_message(void)
 		    "line %zu of the large message\r\n", i);
 	}
 	pop3d_testlib_append(&H, T.carol, msg.data, msg.len);
-	client_connect_rcvbuf(&c, &T.plain, NULL, 4096);
+	client_connect_rcvbuf(&c, &S.plain, NULL, 4096);
 	EXPECT_LINE(&c, "+OK petrel ready.");
-	client_send_str(&c, "USER carol@example.org\r\nPASS carol pw\r\n"
+	service_testclient_send_str(&c,
+	    "USER carol@example.org\r\nPASS carol pw\r\n"
 	    "RETR 1\r\nSTAT\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "+OK Logged in.");
@@ -1100,13 +859,14 @@ test_large_message(void)
 static void
 test_errors(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char line[300];
 
 	reset_config();
 	inbox_fill();
 	client_carol(&c);
-	client_send_str(&c, "FOO\r\nRETR\r\nRETR 0\r\nTOP 1\r\nLIST x\r\n"
+	service_testclient_send_str(&c,
+	    "FOO\r\nRETR\r\nRETR 0\r\nTOP 1\r\nLIST x\r\n"
 	    "USER x\r\nSTLS\r\n");
 	EXPECT_LINE(&c, "-ERR Unknown command.");
 	EXPECT_LINE(&c, "-ERR Missing argument.");
@@ -1119,12 +879,12 @@ test_errors(void)
 	memset(line, 'x', sizeof(line));
 	memcpy(line, "NOOP ", 5);
 	memcpy(line + 254, "\r\n", 2);
-	client_send(&c, line, 256);
+	service_testclient_send(&c, line, 256);
 	EXPECT_LINE(&c, "-ERR Line too long.");
 	/* Longer than any line: skipped to its end. */
 	for (int i = 0; i < 5; i++)
-		client_send(&c, line, 250);
-	client_send_str(&c, "\r\nNOOP\r\n");
+		service_testclient_send(&c, line, 250);
+	service_testclient_send_str(&c, "\r\nNOOP\r\n");
 	EXPECT_LINE(&c, "-ERR Line too long.");
 	EXPECT_LINE(&c, "+OK");
 	client_quit(&c, "+OK Logging out.");
@@ -1132,7 +892,7 @@ test_errors(void)
 	/* The error budget closes after the error that uses it up. */
 	H.config.limits.max_errors = 3;
 	client_plain(&c);
-	client_send_str(&c, "A\r\nB\r\nC\r\nD\r\n");
+	service_testclient_send_str(&c, "A\r\nB\r\nC\r\nD\r\n");
 	EXPECT_LINE(&c, "-ERR Unknown command.");
 	EXPECT_LINE(&c, "-ERR Unknown command.");
 	EXPECT_LINE(&c, "-ERR Unknown command.");
@@ -1146,7 +906,7 @@ test_byte_at_a_time(void)
 {
 	static const char script[] = "USER carol@example.org\r\nPASS carol pw"
 	    "\r\nSTAT\r\nTOP 1 0\r\nQUIT\r\n";
-	struct client c;
+	struct service_testclient c;
 	char *body;
 	size_t n;
 
@@ -1154,8 +914,8 @@ test_byte_at_a_time(void)
 	inbox_fill();
 	client_plain(&c);
 	for (size_t i = 0; i < sizeof(script) - 1; i++) {
-		client_send(&c, script + i, 1);
-		step(&c);
+		service_testclient_send(&c, script + i, 1);
+		service_testclient_step(&c);
 	}
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "+OK Logged in.");
@@ -1173,14 +933,15 @@ test_byte_at_a_time(void)
 static void
 test_pipelined_half_close(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *body;
 	size_t n;
 
 	reset_config();
 	inbox_fill();
 	client_plain(&c);
-	client_send_str(&c, "CAPA\r\nUSER carol@example.org\r\nPASS carol pw"
+	service_testclient_send_str(&c,
+	    "CAPA\r\nUSER carol@example.org\r\nPASS carol pw"
 	    "\r\nLIST\r\nRETR 1\r\nUIDL\r\nDELE 1\r\nRETR 3\r\nQUIT\r\n");
 	(void)shutdown(c.fd, SHUT_WR);
 	EXPECT_LINE(&c, "+OK");
@@ -1210,21 +971,22 @@ test_pipelined_half_close(void)
 static void
 test_listing_backpressure(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *body;
 	size_t n, lines = 0;
 	int64_t id = pop3d_testlib_account_id(&H, "many@example.org");
 
 	reset_config();
 	append_many(id, "S: x\r\n\r\nb\r\n", 3000);
-	client_connect_rcvbuf(&c, &T.plain, NULL, 4096);
+	client_connect_rcvbuf(&c, &S.plain, NULL, 4096);
 	EXPECT_LINE(&c, "+OK petrel ready.");
-	client_send_str(&c, "USER many@example.org\r\nPASS many pw\r\n");
+	service_testclient_send_str(&c,
+	    "USER many@example.org\r\nPASS many pw\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "+OK Logged in.");
 	for (int i = 0; i < 20; i++)
-		client_send_str(&c, "UIDL\r\nLIST\r\n");
-	client_send_str(&c, "QUIT\r\n");
+		service_testclient_send_str(&c, "UIDL\r\nLIST\r\n");
+	service_testclient_send_str(&c, "QUIT\r\n");
 	for (int i = 0; i < 20; i++) {
 		EXPECT_LINE(&c, "+OK");
 		body = client_multi(&c, &n);
@@ -1244,7 +1006,7 @@ test_listing_backpressure(void)
 static void
 test_idle_timeout(void)
 {
-	struct client c;
+	struct service_testclient c;
 
 	reset_config();
 	H.config.limits.pop3_idle_timeout = 1;
@@ -1261,7 +1023,7 @@ static void
 test_idle_timeout_mid_body(void)
 {
 	int64_t id = pop3d_testlib_account_id(&H, "many@example.org");
-	struct client c;
+	struct service_testclient c;
 	struct buf msg;
 	long long until;
 	char *status;
@@ -1274,29 +1036,30 @@ test_idle_timeout_mid_body(void)
 		buf_append_str(&msg, "a line of the body\r\n");
 	inbox_clear(id);
 	pop3d_testlib_append(&H, id, msg.data, msg.len);
-	client_connect_rcvbuf(&c, &T.plain, NULL, 4096);
+	client_connect_rcvbuf(&c, &S.plain, NULL, 4096);
 	EXPECT_LINE(&c, "+OK petrel ready.");
-	client_send_str(&c, "USER many@example.org\r\nPASS many pw\r\n"
+	service_testclient_send_str(&c,
+	    "USER many@example.org\r\nPASS many pw\r\n"
 	    "RETR 1\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "+OK Logged in.");
 	status = EXPECT_GET(&c, "+OK ");
 	free(status);
 	/* The client stops reading; the server stalls, then times out. */
-	until = pop3d_testlib_now_ms() + 2500;
-	while (pop3d_testlib_now_ms() < until) {
+	until = service_testclient_now_ms() + 2500;
+	while (service_testclient_now_ms() < until) {
 		pump();
 		usleep(1000);
 	}
-	until = pop3d_testlib_now_ms() + WAIT_MS;
-	while (!c.eof && pop3d_testlib_now_ms() < until)
-		step(&c);
+	until = service_testclient_now_ms() + WAIT_MS;
+	while (!c.eof && service_testclient_now_ms() < until)
+		service_testclient_step(&c);
 	TEST_ASSERT(c.eof);
 	TEST_ASSERT(c.in.len > 0 && c.in.len < msg.len);
 	TEST_ASSERT(memmem(c.in.data, c.in.len, "-ERR", 4) == NULL);
 	TEST_ASSERT(c.in.len < 5 || memcmp(c.in.data + c.in.len - 5,
 	    "\r\n.\r\n", 5) != 0);
-	client_free(&c);
+	service_testclient_free(&c);
 	WAIT_SESSIONS_GONE();
 	inbox_clear(id);
 	buf_clear(&msg);
@@ -1309,7 +1072,7 @@ test_graceful_shutdown(void)
 	struct service_thread *thread = service_thread_new(H.base, &H.config,
 	    "pop3d", pop3d_session_shutdown_link);
 	struct service_thread *saved = H.thread;
-	struct client a, b, c;
+	struct service_testclient a, b, c;
 
 	reset_config();
 	H.config.auth.failure_delay = 300;
@@ -1319,10 +1082,11 @@ test_graceful_shutdown(void)
 	client_carol(&b);
 	/* c is inside a failed login's delay when the shutdown comes. */
 	client_plain(&c);
-	client_send_str(&c, "USER carol@example.org\r\nPASS bad\r\n");
+	service_testclient_send_str(&c,
+	    "USER carol@example.org\r\nPASS bad\r\n");
 	EXPECT_LINE(&c, "+OK");
 	for (int i = 0; i < 20; i++)
-		step(&c);
+		service_testclient_step(&c);
 	service_thread_shutdown(thread);
 	/* Idle ones close without a word. */
 	CLIENT_CLOSED(&a);
@@ -1330,7 +1094,7 @@ test_graceful_shutdown(void)
 	EXPECT_LINE(&c, "-ERR [AUTH] Authentication failed.");
 	CLIENT_CLOSED(&c);
 	/* A new one gets the -ERR greeting. */
-	client_connect_rcvbuf(&a, &T.plain, NULL, 0);
+	client_connect_rcvbuf(&a, &S.plain, NULL, 0);
 	EXPECT_LINE(&a, "-ERR [SYS/TEMP] Server shutting down.");
 	CLIENT_CLOSED(&a);
 	H.thread = saved;
@@ -1360,14 +1124,14 @@ test_drop_during_jobs(void)
 	pop3d_testlib_reset_throttle(&H);
 	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
 		for (int steps = 0; steps < 12; steps += 3) {
-			struct client c;
+			struct service_testclient c;
 
 			inbox_fill();
 			client_plain(&c);
-			client_send_str(&c, scripts[i]);
+			service_testclient_send_str(&c, scripts[i]);
 			for (int k = 0; k < steps; k++)
 				pump();
-			client_free(&c);
+			service_testclient_free(&c);
 			WAIT_SESSIONS_GONE();
 		}
 	}
@@ -1382,7 +1146,7 @@ test_shutdown_during_retr(void)
 	struct service_thread *thread = service_thread_new(H.base, &H.config,
 	    "pop3d", pop3d_session_shutdown_link);
 	struct service_thread *saved = H.thread;
-	struct client c;
+	struct service_testclient c;
 	struct buf msg;
 	char *body;
 	size_t n;
@@ -1395,9 +1159,10 @@ test_shutdown_during_retr(void)
 		buf_append_str(&msg, ".a line of the body\r\n");
 	pop3d_testlib_append(&H, T.carol, msg.data, msg.len);
 	H.thread = thread;
-	client_connect_rcvbuf(&c, &T.plain, NULL, 4096);
+	client_connect_rcvbuf(&c, &S.plain, NULL, 4096);
 	EXPECT_LINE(&c, "+OK petrel ready.");
-	client_send_str(&c, "USER carol@example.org\r\nPASS carol pw\r\n"
+	service_testclient_send_str(&c,
+	    "USER carol@example.org\r\nPASS carol pw\r\n"
 	    "RETR 1\r\nNOOP\r\n");
 	EXPECT_LINE(&c, "+OK");
 	EXPECT_LINE(&c, "+OK Logged in.");
@@ -1427,12 +1192,12 @@ test_random_lines(void)
 		"TOP 1 x", "RETR 99999999999", "",
 	};
 	uint32_t seed = 2024;
-	long long deadline = pop3d_testlib_now_ms() + 4 * WAIT_MS;
+	long long deadline = service_testclient_now_ms() + 4 * WAIT_MS;
 
 	reset_config();
 	H.config.limits.max_errors = 0;
 	for (int round = 0; round < 30; round++) {
-		struct client c;
+		struct service_testclient c;
 		struct buf script;
 
 		inbox_fill();
@@ -1445,16 +1210,16 @@ test_random_lines(void)
 		}
 		buf_append_str(&script, "QUIT\r\n");
 		client_plain(&c);
-		client_send(&c, script.data, script.len);
+		service_testclient_send(&c, script.data, script.len);
 		/* A session left inside AUTH PLAIN took QUIT for its
 		   response: EOF ends it too. */
 		(void)shutdown(c.fd, SHUT_WR);
-		while (!c.eof && pop3d_testlib_now_ms() < deadline) {
-			step(&c);
+		while (!c.eof && service_testclient_now_ms() < deadline) {
+			service_testclient_step(&c);
 			buf_reset(&c.in);
 		}
 		TEST_ASSERT(c.eof);
-		client_free(&c);
+		service_testclient_free(&c);
 		WAIT_SESSIONS_GONE();
 		buf_clear(&script);
 	}
@@ -1497,55 +1262,18 @@ fill_directory(struct directory *dir, struct directory_error *err)
 static void
 setup(void)
 {
-	char *error = NULL, *cert, *key;
-	socklen_t alen = sizeof(T.laddr);
-	int one = 1;
-
 	pop3d_testlib_init(&H, HOST);
 	pop3d_testlib_open(&H, test_tmpdir(), fill_directory);
 	T.bob = pop3d_testlib_account_id(&H, "bob@example.org");
 	T.carol = pop3d_testlib_account_id(&H, "carol@example.org");
-	T.plain = (struct config_listener){ .name = "plain",
-	    .address = "127.0.0.1", .port = 110,
-	    .protocol = CONFIG_PROTOCOL_POP3, .tls = CONFIG_TLS_NONE };
-	T.starttls = T.plain;
-	T.starttls.name = "starttls";
-	T.starttls.tls = CONFIG_TLS_STARTTLS;
-	T.implicit = T.plain;
-	T.implicit.name = "implicit";
-	T.implicit.tls = CONFIG_TLS_IMPLICIT;
-
-	cert = xasprintf("%s/cert.pem", H.dir);
-	key = xasprintf("%s/key.pem", H.dir);
-	if (tls_generate_self_signed(HOST, cert, key, &error) == -1 ||
-	    (T.server_tls = tls_server_ctx_new(cert, key, &error)) == NULL)
-		panic("setup: tls: %s", error);
-	free(cert);
-	free(key);
-	T.client_tls = SSL_CTX_new(TLS_client_method());
-	if (T.client_tls == NULL)
-		panic("setup: SSL_CTX_new");
-	SSL_CTX_set_verify(T.client_tls, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_mode(T.client_tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-
-	T.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&T.laddr, 0, sizeof(T.laddr));
-	T.laddr.sin_family = AF_INET;
-	T.laddr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	(void)setsockopt(T.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (T.lfd == -1 || bind(T.lfd, (struct sockaddr *)&T.laddr,
-	    sizeof(T.laddr)) == -1 || listen(T.lfd, 16) == -1 ||
-	    getsockname(T.lfd, (struct sockaddr *)&T.laddr, &alen) == -1)
-		panic("setup: listen: %s", strerror(errno));
+	service_testclient_server_open(&S, H.base, &H.started, &H.ended, H.dir,
+	    HOST, CONFIG_PROTOCOL_POP3, 110);
 }
 
 static void
 teardown(void)
 {
-	close(T.lfd);
-	SSL_CTX_free(T.server_tls);
-	SSL_CTX_free(T.client_tls);
+	service_testclient_server_close(&S);
 	pop3d_testlib_clear(&H);
 }
 

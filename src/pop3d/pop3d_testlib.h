@@ -38,9 +38,6 @@ struct pop3d_testlib {
 typedef int pop3d_testlib_fill_fn(struct directory *dir,
     struct directory_error *err);
 
-/* CLOCK_MONOTONIC in milliseconds. */
-long long pop3d_testlib_now_ms(void);
-
 /* Zeroes t, sets config.hostname (copied), the default limits and auth
    settings, makes the event_base and a worker pool of two threads. */
 void pop3d_testlib_init(struct pop3d_testlib *t, const char *hostname);

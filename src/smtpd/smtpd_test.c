@@ -39,29 +39,19 @@
 #include "smtpd/smtpd_session.h"
 #include "smtpd/smtpd_testlib.h"
 #include "service/service_login.h"
+#include "service/service_testclient.h"
 #include "service/service_thread.h"
 
 #define HOST "mx.example.test"
-#define WAIT_MS 10000
 /* NOOPs a flooding client pipelines before it reads a reply. */
 #define FLOOD_N 20000
 
 static struct smtpd_testlib H;		/* base, data dir, queue, thread */
+static struct service_testclient_server S;	/* listener, TLS contexts */
 
 static struct {
-	struct config_listener plain, starttls, implicit;
-	int lfd;			/* loopback listener */
-	struct sockaddr_in laddr;
-	SSL_CTX *server_tls, *client_tls;
 	bool submission;		/* sessions start as submission */
 } T;
-
-struct client {
-	int fd;
-	SSL *ssl;
-	struct buf in;
-	bool eof;
-};
 
 /* --- harness ------------------------------------------------------------ */
 
@@ -71,80 +61,21 @@ pump(void)
 	event_base_loop(H.base, EVLOOP_NONBLOCK);
 }
 
-static void
-client_fill(struct client *c)
-{
-	char tmp[16384];
-
-	for (;;) {
-		if (c->ssl != NULL) {
-			int r = SSL_read(c->ssl, tmp, sizeof(tmp));
-
-			if (r > 0) {
-				TEST_ASSERT(buf_append(&c->in, tmp, (size_t)r) == 0);
-				continue;
-			}
-			int e = SSL_get_error(c->ssl, r);
-
-			if (e != SSL_ERROR_WANT_READ &&
-			    e != SSL_ERROR_WANT_WRITE)
-				c->eof = true;
-			return;
-		}
-		ssize_t n = read(c->fd, tmp, sizeof(tmp));
-
-		if (n > 0) {
-			TEST_ASSERT(buf_append(&c->in, tmp, (size_t)n) == 0);
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		c->eof = true;
-		return;
-	}
-}
-
-/* Runs the server side a little and collects what the client got. */
-static void
-step(struct client *c)
-{
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-
-	pump();
-	client_fill(c);
-	(void)poll(&pfd, 1, 1);
-	pump();
-}
-
 /* rcvbuf: the client socket's receive buffer (0: the system's), small
    to make the server's output back up. */
 static void
-client_connect_rcvbuf(struct client *c, struct service_thread *thread,
-    const struct config_listener *listener, SSL_CTX *tls, int rcvbuf)
+client_connect_rcvbuf(struct service_testclient *c,
+    struct service_thread *thread, const struct config_listener *listener,
+    SSL_CTX *tls, int rcvbuf)
 {
-	int sfd;
+	int sfd = service_testclient_connect(c, &S, rcvbuf);
 
-	memset(c, 0, sizeof(*c));
-	buf_init(&c->in, 0);
-	c->fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (c->fd != -1 && rcvbuf > 0)
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-		    sizeof(rcvbuf));
-	if (c->fd == -1 || connect(c->fd, (struct sockaddr *)&T.laddr,
-	    sizeof(T.laddr)) == -1)
-		panic("client_connect: %s", strerror(errno));
-	sfd = accept(T.lfd, NULL, NULL);
-	if (sfd == -1)
-		panic("client_connect: accept: %s", strerror(errno));
-	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == -1)
-		panic("client_connect: fcntl");
+	c->smtp = true;
 	smtpd_testlib_start(&H, sfd, thread, listener, tls, T.submission);
 }
 
 static void
-client_connect(struct client *c, struct service_thread *thread,
+client_connect(struct service_testclient *c, struct service_thread *thread,
     const struct config_listener *listener, SSL_CTX *tls)
 {
 	client_connect_rcvbuf(c, thread, listener, tls, 0);
@@ -152,203 +83,50 @@ client_connect(struct client *c, struct service_thread *thread,
 
 /* The usual client: the plaintext listener, the main thread state. */
 static void
-client_plain(struct client *c)
+client_plain(struct service_testclient *c)
 {
-	client_connect(c, H.thread, &T.plain, NULL);
+	client_connect(c, H.thread, &S.plain, NULL);
 }
-
-static void
-client_free(struct client *c)
-{
-	if (c->ssl != NULL)
-		SSL_free(c->ssl);
-	if (c->fd != -1)
-		close(c->fd);
-	c->fd = -1;
-	c->ssl = NULL;
-	buf_clear(&c->in);
-}
-
-static void
-client_send(struct client *c, const void *data, size_t len)
-{
-	const char *p = data;
-	long long deadline = smtpd_testlib_now_ms() + WAIT_MS;
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n;
-
-		if (c->ssl != NULL) {
-			size_t chunk = len - off > INT_MAX ? INT_MAX : len - off;
-			int r = SSL_write(c->ssl, p + off, (int)chunk);
-
-			if (r > 0) {
-				n = r;
-			} else {
-				int e = SSL_get_error(c->ssl, r);
-
-				if (e != SSL_ERROR_WANT_READ &&
-				    e != SSL_ERROR_WANT_WRITE) {
-					test_fail(__FILE__, __LINE__,
-					    "SSL_write failed (%d)", e);
-					return;
-				}
-				n = -1;
-				errno = EAGAIN;
-			}
-		} else {
-			n = send(c->fd, p + off, len - off, MSG_NOSIGNAL);
-		}
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR) && smtpd_testlib_now_ms() < deadline) {
-			step(c);
-			continue;
-		}
-		test_fail(__FILE__, __LINE__, "send: %s", strerror(errno));
-		return;
-	}
-}
-
-static void
-client_send_str(struct client *c, const char *s)
-{
-	client_send(c, s, strlen(s));
-}
-
-/* One complete reply (all its lines, without the last CRLF), or NULL on
-   EOF or after WAIT_MS. Heap. */
-static char *
-client_reply(struct client *c)
-{
-	long long deadline = smtpd_testlib_now_ms() + WAIT_MS;
-
-	for (;;) {
-		size_t pos = 0;
-
-		while (pos < c->in.len) {
-			const char *line = c->in.data + pos;
-			const char *crlf = memmem(line, c->in.len - pos,
-			    "\r\n", 2);
-
-			if (crlf == NULL)
-				break;
-			size_t llen = (size_t)(crlf - line);
-
-			if (llen < 4 || line[3] != '-') {
-				size_t end = pos + llen;
-				char *r = xstrndup(c->in.data, end);
-
-				buf_consume(&c->in, end + 2);
-				return r;
-			}
-			pos += llen + 2;
-		}
-		if (c->eof || smtpd_testlib_now_ms() > deadline)
-			return NULL;
-		step(c);
-	}
-}
-
-static char *
-expect_at(const char *file, int line, struct client *c, const char *prefix)
-{
-	char *r = client_reply(c);
-
-	if (r == NULL || strncmp(r, prefix, strlen(prefix)) != 0)
-		test_fail(file, line, "reply \"%s\", want \"%s...\"",
-		    r != NULL ? r : "(none)", prefix);
-	return r;
-}
-
-#define EXPECT(c, prefix) free(expect_at(__FILE__, __LINE__, (c), (prefix)))
-#define EXPECT_GET(c, prefix) expect_at(__FILE__, __LINE__, (c), (prefix))
 
 /* Each reply of the NULL-terminated list, in turn. */
 static void
-expect_all_at(const char *file, int line, struct client *c,
+expect_all_at(const char *file, int line, struct service_testclient *c,
     const char *const *replies)
 {
 	for (size_t i = 0; replies[i] != NULL; i++)
-		free(expect_at(file, line, c, replies[i]));
+		free(service_testclient_expect_at(file, line, c, replies[i]));
 }
 
 #define EXPECT_ALL(c, ...) expect_all_at(__FILE__, __LINE__, (c), \
 	(const char *const[]){ __VA_ARGS__, NULL })
 
-static void
-wait_eof_at(const char *file, int line, struct client *c)
-{
-	long long deadline = smtpd_testlib_now_ms() + WAIT_MS;
-
-	while (!c->eof && smtpd_testlib_now_ms() < deadline)
-		step(c);
-	if (!c->eof)
-		test_fail(file, line, "connection still open");
-	if (c->in.len > 0)
-		test_fail(file, line, "unexpected bytes before EOF: \"%.*s\"",
-		    (int)c->in.len, c->in.data);
-}
-
-#define WAIT_EOF(c) wait_eof_at(__FILE__, __LINE__, (c))
-
-/* Every session started so far has freed itself. */
-static void
-wait_sessions_gone_at(const char *file, int line)
-{
-	long long deadline = smtpd_testlib_now_ms() + WAIT_MS;
-
-	while (H.ended < H.started && smtpd_testlib_now_ms() < deadline) {
-		pump();
-		usleep(1000);
-	}
-	if (H.ended != H.started)
-		test_fail(file, line, "%u sessions still alive",
-		    H.started - H.ended);
-}
-
-#define WAIT_SESSIONS_GONE() wait_sessions_gone_at(__FILE__, __LINE__)
-
-/* The server has closed c: EOF with nothing unread, c freed, and every
-   session gone. */
-static void
-client_closed_at(const char *file, int line, struct client *c)
-{
-	wait_eof_at(file, line, c);
-	client_free(c);
-	wait_sessions_gone_at(file, line);
-}
-
-#define CLIENT_CLOSED(c) client_closed_at(__FILE__, __LINE__, (c))
+#define WAIT_SESSIONS_GONE() \
+	service_testclient_wait_gone_at(__FILE__, __LINE__, &S)
 
 static void
-client_quit(struct client *c)
+client_quit(struct service_testclient *c)
 {
-	client_send_str(c, "QUIT\r\n");
+	service_testclient_send_str(c, "QUIT\r\n");
 	EXPECT(c, "221 2.0.0");
 	CLIENT_CLOSED(c);
 }
 
 static void
-client_hello(struct client *c)
+client_hello(struct service_testclient *c)
 {
 	EXPECT(c, "220 " HOST " ESMTP petrel");
-	client_send_str(c, "EHLO client.test\r\n");
+	service_testclient_send_str(c, "EHLO client.test\r\n");
 	EXPECT(c, "250-" HOST);
 }
 
 /* EHLO again: whether its reply holds what. */
 static bool
-ehlo_offers(struct client *c, const char *what)
+ehlo_offers(struct service_testclient *c, const char *what)
 {
 	char *r;
 	bool found;
 
-	client_send_str(c, "EHLO client.test\r\n");
+	service_testclient_send_str(c, "EHLO client.test\r\n");
 	r = EXPECT_GET(c, "250-");
 	found = r != NULL && strstr(r, what) != NULL;
 	free(r);
@@ -357,19 +135,19 @@ ehlo_offers(struct client *c, const char *what)
 
 /* MAIL and RCPT for alice and DATA, in one write, and their replies. */
 static void
-client_to_data(struct client *c)
+client_to_data(struct service_testclient *c)
 {
-	client_send_str(c, "MAIL FROM:<a@remote.test>\r\n"
+	service_testclient_send_str(c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
 	EXPECT_ALL(c, "250 2.1.0", "250 2.1.5", "354 ");
 }
 
 /* A transaction for alice up to DATA, then body (with its end or not). */
 static void
-send_message(struct client *c, const char *body)
+send_message(struct service_testclient *c, const char *body)
 {
 	client_to_data(c);
-	client_send_str(c, body);
+	service_testclient_send_str(c, body);
 }
 
 /* A plaintext session sent script in one write: it must answer with
@@ -377,11 +155,11 @@ send_message(struct client *c, const char *body)
 static void
 closing_script(const char *script, const char *const *replies)
 {
-	struct client c;
+	struct service_testclient c;
 
 	client_plain(&c);
 	EXPECT(&c, "220 ");
-	client_send_str(&c, script);
+	service_testclient_send_str(&c, script);
 	expect_all_at(__FILE__, __LINE__, &c, replies);
 	CLIENT_CLOSED(&c);
 }
@@ -394,53 +172,17 @@ struct exchange {
 
 /* Each exchange in turn: send, then wait for the reply. */
 static void
-converse_at(const char *file, int line, struct client *c,
+converse_at(const char *file, int line, struct service_testclient *c,
     const struct exchange *ex, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		client_send_str(c, ex[i].send);
-		free(expect_at(file, line, c, ex[i].reply));
+		service_testclient_send_str(c, ex[i].send);
+		free(service_testclient_expect_at(file, line, c, ex[i].reply));
 	}
 }
 
 #define CONVERSE(c, ex) converse_at(__FILE__, __LINE__, (c), (ex), \
 	sizeof(ex) / sizeof((ex)[0]))
-
-/* Starts TLS on c. On failure (reported) c is freed and its session
-   waited out, and the caller's test is over. */
-static bool
-client_handshake(struct client *c)
-{
-	long long deadline = smtpd_testlib_now_ms() + WAIT_MS;
-	SSL *ssl = SSL_new(T.client_tls);
-
-	if (ssl == NULL || SSL_set_fd(ssl, c->fd) != 1)
-		panic("client_handshake: SSL_new");
-	SSL_set_connect_state(ssl);
-	for (;;) {
-		int r = SSL_do_handshake(ssl);
-
-		if (r == 1)
-			break;
-		int e = SSL_get_error(ssl, r);
-
-		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
-		    smtpd_testlib_now_ms() > deadline) {
-			test_fail(__FILE__, __LINE__, "handshake failed (%d)",
-			    e);
-			SSL_free(ssl);
-			client_free(c);
-			WAIT_SESSIONS_GONE();
-			return false;
-		}
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-
-		pump();
-		(void)poll(&pfd, 1, 1);
-	}
-	c->ssl = ssl;
-	return true;
-}
 
 static void
 reset_config(void)
@@ -459,9 +201,10 @@ queued_id(const char *reply)
 
 /* The reply to a message's end: its queue id (heap), or NULL. */
 static char *
-expect_queued_at(const char *file, int line, struct client *c)
+expect_queued_at(const char *file, int line, struct service_testclient *c)
 {
-	char *r = expect_at(file, line, c, "250 2.0.0 Ok: queued as ");
+	char *r = service_testclient_expect_at(file, line, c,
+	    "250 2.0.0 Ok: queued as ");
 	char *id = queued_id(r);
 
 	free(r);
@@ -625,13 +368,13 @@ check_queued_body_at(const char *file, int line, const char *id,
 static void
 test_greeting_and_ehlo(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *r;
 
 	reset_config();
 	client_plain(&c);
 	EXPECT(&c, "220 " HOST " ESMTP petrel");
-	client_send_str(&c, "EHLO client.test\r\n");
+	service_testclient_send_str(&c, "EHLO client.test\r\n");
 	r = EXPECT_GET(&c, "250-" HOST "\r\n");
 	if (r != NULL) {
 		TEST_ASSERT(strstr(r, "\r\n250-PIPELINING\r\n") != NULL);
@@ -648,9 +391,9 @@ test_greeting_and_ehlo(void)
 		TEST_ASSERT(strstr(r, "AUTH") == NULL);
 	}
 	free(r);
-	client_send_str(&c, "HELO client.test\r\n");
+	service_testclient_send_str(&c, "HELO client.test\r\n");
 	EXPECT(&c, "250 " HOST);
-	client_send_str(&c, "EHLO\r\n");
+	service_testclient_send_str(&c, "EHLO\r\n");
 	EXPECT(&c, "501 5.5.4");
 	client_quit(&c);
 }
@@ -671,13 +414,13 @@ test_pipelined_transaction(void)
 	struct queue_envelope env = { 0 };
 	size_t before = queue_count(), want_len;
 	char *id, *want, *hdr = NULL;
-	struct client c;
+	struct service_testclient c;
 
 	reset_config();
 	client_plain(&c);
 	EXPECT(&c, "220 ");
 	/* RFC 2920: everything up to DATA in one write. */
-	client_send_str(&c, "EHLO client.test\r\n"
+	service_testclient_send_str(&c, "EHLO client.test\r\n"
 	    "MAIL FROM:<sender@remote.test> SIZE=300 BODY=8BITMIME "
 	    "RET=HDRS ENVID=env+2Bid\r\n"
 	    "RCPT TO:<alice@example.org> NOTIFY=SUCCESS,FAILURE "
@@ -691,8 +434,8 @@ test_pipelined_transaction(void)
 	EXPECT(&c, "354 End data with <CR><LF>.<CR><LF>");
 	/* The body and the next command in one write: "\n.\n" and
 	   "\r\n.\n" are data (SMTP smuggling); only CRLF.CRLF ends it. */
-	client_send_str(&c, pipelined_body);
-	client_send_str(&c, "NOOP\r\n");
+	service_testclient_send_str(&c, pipelined_body);
+	service_testclient_send_str(&c, "NOOP\r\n");
 	id = EXPECT_QUEUED(&c);
 	EXPECT(&c, "250 2.0.0 Ok");
 	TEST_EQ_INT(queue_count(), before + 1);
@@ -766,13 +509,13 @@ test_byte_at_a_time(void)
 	};
 	char *ids[2] = { NULL, NULL }, *want;
 	size_t n_ids = 0, want_len;
-	struct client c;
+	struct service_testclient c;
 
 	reset_config();
 	client_plain(&c);
 	for (size_t i = 0; i < sizeof(script) / sizeof(script[0]); i++) {
 		for (const char *p = script[i]; *p != '\0'; p++) {
-			client_send(&c, p, 1);
+			service_testclient_send(&c, p, 1);
 			pump();
 			pump();
 		}
@@ -823,13 +566,13 @@ test_relay_and_recipients(void)
 	};
 	struct queue_envelope env = { 0 };
 	char *id, *hdr = NULL;
-	struct client c;
+	struct service_testclient c;
 
 	reset_config();
 	client_plain(&c);
 	client_hello(&c);
 	CONVERSE(&c, ex);
-	client_send_str(&c, "Subject: two\r\n\r\nhi\r\n.\r\n");
+	service_testclient_send_str(&c, "Subject: two\r\n\r\nhi\r\n.\r\n");
 	id = EXPECT_QUEUED(&c);
 	if (QUEUED_ENVELOPE(id, &env)) {
 		TEST_EQ_INT(env.n_rcpts, 2);
@@ -886,7 +629,7 @@ test_bad_sequence(void)
 		{ "NOOP whatever\r\n", "250 2.0.0 Ok" },
 		{ "QUIT now\r\n", "501 5.5.4" },
 	};
-	struct client c;
+	struct service_testclient c;
 
 	reset_config();
 	client_plain(&c);
@@ -912,21 +655,22 @@ test_nul_and_utf8(void)
 	};
 	struct queue_envelope env = { 0 };
 	char *id, *hdr = NULL;
-	struct client c;
+	struct service_testclient c;
 
 	reset_config();
 	client_plain(&c);
 	EXPECT(&c, "220 ");
-	client_send(&c, "NOOP\0hidden\r\n", 13);
+	service_testclient_send(&c, "NOOP\0hidden\r\n", 13);
 	EXPECT(&c, "501 5.5.2");
-	client_send(&c, "EHLO a\0b\r\n", 10);
+	service_testclient_send(&c, "EHLO a\0b\r\n", 10);
 	EXPECT(&c, "501 5.5.2");
-	client_send_str(&c, "EHLO client.test\r\n");
+	service_testclient_send_str(&c, "EHLO client.test\r\n");
 	EXPECT(&c, "250-");
-	client_send(&c, "MAIL FROM:<a\0@remote.test>\r\n", 28);
+	service_testclient_send(&c, "MAIL FROM:<a\0@remote.test>\r\n", 28);
 	EXPECT(&c, "501 5.5.2");
 	CONVERSE(&c, ex);
-	client_send_str(&c, "Subject: caf\xc3\xa9\r\n\r\n\xff\xfe\r\n.\r\n");
+	service_testclient_send_str(&c,
+	    "Subject: caf\xc3\xa9\r\n\r\n\xff\xfe\r\n.\r\n");
 	id = EXPECT_QUEUED(&c);
 	CHECK_QUEUED(id, "Subject: caf\xc3\xa9\r\n\r\n\xff\xfe\r\n", 22, &hdr);
 	TEST_ASSERT(hdr != NULL && strstr(hdr, " with UTF8SMTP id ") != NULL);
@@ -943,7 +687,7 @@ test_nul_and_utf8(void)
 static void
 test_command_line_limits(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char line[700];
 	char *flood;
 
@@ -954,21 +698,21 @@ test_command_line_limits(void)
 	memcpy(line, "NOOP ", 5);
 	memset(line + 5, 'a', 505);
 	memcpy(line + 510, "\r\n", 2);
-	client_send(&c, line, 512);
+	service_testclient_send(&c, line, 512);
 	EXPECT(&c, "250 2.0.0 Ok");
 	/* One more octet: refused, and the session goes on. */
 	memset(line + 5, 'a', 506);
 	memcpy(line + 511, "\r\n", 2);
-	client_send(&c, line, 513);
+	service_testclient_send(&c, line, 513);
 	EXPECT(&c, "500 5.5.2");
-	client_send_str(&c, "NOOP\r\n");
+	service_testclient_send_str(&c, "NOOP\r\n");
 	EXPECT(&c, "250 2.0.0 Ok");
 	/* 200 KB without a line end, in pieces: one reply, then in step. */
 	flood = xmalloc(200 * 1024);
 	memset(flood, 'x', 200 * 1024);
-	client_send(&c, flood, 200 * 1024);
+	service_testclient_send(&c, flood, 200 * 1024);
 	free(flood);
-	client_send_str(&c, "\r\nNOOP\r\n");
+	service_testclient_send_str(&c, "\r\nNOOP\r\n");
 	EXPECT(&c, "500 5.5.2");
 	EXPECT(&c, "250 2.0.0 Ok");
 	client_quit(&c);
@@ -980,7 +724,7 @@ test_message_limits(void)
 	static const char too_big[] = "552 5.3.4 Message size exceeds fixed "
 	    "maximum message size";
 	size_t before;
-	struct client c;
+	struct service_testclient c;
 	struct buf body;
 	char *id;
 
@@ -990,21 +734,23 @@ test_message_limits(void)
 	EXPECT(&c, "220 ");
 	TEST_ASSERT(ehlo_offers(&c, "250-SIZE 2000\r\n"));
 	/* RFC 1870: a declared size over the limit is refused at MAIL. */
-	client_send_str(&c, "MAIL FROM:<a@remote.test> SIZE=2001\r\n");
+	service_testclient_send_str(&c,
+	    "MAIL FROM:<a@remote.test> SIZE=2001\r\n");
 	EXPECT(&c, too_big);
 	before = queue_count();
 
 	/* Over the limit without a declaration: read to the end, then 552. */
-	client_send_str(&c, "MAIL FROM:<a@remote.test> SIZE=2000\r\n"
+	service_testclient_send_str(&c,
+	    "MAIL FROM:<a@remote.test> SIZE=2000\r\n"
 	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "354 ");
 	buf_init(&body, 0);
 	for (int i = 0; i < 30; i++)
 		TEST_ASSERT(buf_printf(&body, "%098d\r\n", i) == 0);
 	TEST_ASSERT(buf_append_str(&body, ".\r\nNOOP\r\n") == 0);
-	client_send(&c, body.data, body.len);
+	service_testclient_send(&c, body.data, body.len);
 	EXPECT_ALL(&c, too_big, "250 2.0.0 Ok");
-	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	service_testclient_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
 	EXPECT(&c, "503 5.5.1");
 
 	/* A line over 998 characters (RFC 5322 §2.1.1). */
@@ -1014,7 +760,7 @@ test_message_limits(void)
 	for (int i = 0; i < 1200; i++)
 		TEST_ASSERT(buf_append(&body, "y", 1) == 0);
 	TEST_ASSERT(buf_append_str(&body, "\r\n.\r\n") == 0);
-	client_send(&c, body.data, body.len);
+	service_testclient_send(&c, body.data, body.len);
 	EXPECT(&c, "500 5.5.2 Message line too long");
 	TEST_EQ_INT(queue_count(), before);
 
@@ -1024,7 +770,7 @@ test_message_limits(void)
 	for (int i = 0; i < 998; i++)
 		TEST_ASSERT(buf_append(&body, "z", 1) == 0);
 	TEST_ASSERT(buf_append_str(&body, "\r\n.\r\n") == 0);
-	client_send(&c, body.data, body.len);
+	service_testclient_send(&c, body.data, body.len);
 	id = EXPECT_QUEUED(&c);
 	CHECK_QUEUED(id, body.data, 1000, NULL);
 	free(id);
@@ -1038,7 +784,7 @@ test_bdat(void)
 {
 	static const char bin[12] = "\0\r\n.\r\nbin\xff\n\r";
 	struct queue_envelope env = { 0 };
-	struct client c;
+	struct service_testclient c;
 	struct buf chunk;
 	char *id;
 
@@ -1046,20 +792,21 @@ test_bdat(void)
 	H.config.limits.max_message_size = 2000;
 	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<a@remote.test> BODY=BINARYMIME\r\n"
+	service_testclient_send_str(&c,
+	    "MAIL FROM:<a@remote.test> BODY=BINARYMIME\r\n"
 	    "RCPT TO:<alice@example.org>\r\nDATA\r\n");
 	/* RFC 3030 §3: BINARYMIME only by BDAT. */
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5",
 	    "503 5.5.1 Error: BODY=BINARYMIME requires BDAT");
 	/* Binary-safe: NUL, CRLF.CRLF, bare LF and CR are just octets. */
-	client_send_str(&c, "BDAT 12\r\n");
-	client_send(&c, bin, sizeof(bin));
+	service_testclient_send_str(&c, "BDAT 12\r\n");
+	service_testclient_send(&c, bin, sizeof(bin));
 	EXPECT(&c, "250 2.0.0 12 octets received");
-	client_send_str(&c, "DATA\r\n");
+	service_testclient_send_str(&c, "DATA\r\n");
 	EXPECT(&c, "503 5.5.1 Error: DATA after BDAT");
-	client_send_str(&c, "MAIL FROM:<x@remote.test>\r\n");
+	service_testclient_send_str(&c, "MAIL FROM:<x@remote.test>\r\n");
 	EXPECT(&c, "503 5.5.1");
-	client_send_str(&c, "BDAT 6 LAST\r\nending");
+	service_testclient_send_str(&c, "BDAT 6 LAST\r\nending");
 	id = EXPECT_QUEUED(&c);
 	CHECK_QUEUED(id, "\0\r\n.\r\nbin\xff\n\rending", 18, NULL);
 	if (QUEUED_ENVELOPE(id, &env)) {
@@ -1069,7 +816,7 @@ test_bdat(void)
 	free(id);
 
 	/* BDAT 0 LAST: an empty message is still a message. */
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	service_testclient_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\nBDAT 0 LAST\r\n");
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5");
 	id = EXPECT_QUEUED(&c);
@@ -1077,10 +824,10 @@ test_bdat(void)
 	free(id);
 
 	/* No valid recipient: the chunk is consumed, then 554. */
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	service_testclient_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<nobody@example.org>\r\nBDAT 5\r\nhelloNOOP\r\n");
 	EXPECT_ALL(&c, "250 2.1.0", "550 5.1.1", "554 5.5.1", "250 2.0.0 Ok");
-	client_send_str(&c, "RSET\r\nBDAT 3\r\nabcNOOP\r\n");
+	service_testclient_send_str(&c, "RSET\r\nBDAT 3\r\nabcNOOP\r\n");
 	EXPECT_ALL(&c, "250 2.0.0 Ok", "503 5.5.1 Error: need MAIL command",
 	    "250 2.0.0 Ok");
 
@@ -1094,15 +841,15 @@ test_bdat(void)
 	for (int i = 0; i < 1000; i++)
 		TEST_ASSERT(buf_append(&chunk, "B", 1) == 0);
 	TEST_ASSERT(buf_append_str(&chunk, "NOOP\r\n") == 0);
-	client_send(&c, chunk.data, chunk.len);
+	service_testclient_send(&c, chunk.data, chunk.len);
 	buf_clear(&chunk);
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5",
 	    "250 2.0.0 1500 octets received", "552 5.3.4", "250 2.0.0 Ok");
-	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	service_testclient_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
 	EXPECT(&c, "503 5.5.1");
 
 	/* A size we cannot even parse loses the framing: reply, close. */
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	service_testclient_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\n"
 	    "BDAT 99999999999999999999999\r\nNOOP\r\n");
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "501 5.5.4");
@@ -1129,7 +876,7 @@ test_error_budget(void)
 static void
 test_unknown_recipient_throttle(void)
 {
-	struct client c;
+	struct service_testclient c;
 	long long t0;
 
 	reset_config();
@@ -1138,10 +885,10 @@ test_unknown_recipient_throttle(void)
 	H.config.limits.unknown_rcpt_delay_ms = 150;
 	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<harvest@remote.test>\r\n");
+	service_testclient_send_str(&c, "MAIL FROM:<harvest@remote.test>\r\n");
 	EXPECT(&c, "250 2.1.0");
-	t0 = smtpd_testlib_now_ms();
-	client_send_str(&c, "RCPT TO:<n1@example.org>\r\n"
+	t0 = service_testclient_now_ms();
+	service_testclient_send_str(&c, "RCPT TO:<n1@example.org>\r\n"
 	    "RCPT TO:<n2@example.org>\r\n"
 	    "RCPT TO:<n3@example.org>\r\n"
 	    "RCPT TO:<alice@example.org>\r\n"
@@ -1153,13 +900,13 @@ test_unknown_recipient_throttle(void)
 	EXPECT(&c, "550 5.1.1 <n3@example.org>");
 	/* A few ms of slack: libevent measures the delay from its cached
 	   loop time, which may be read a little before t0. */
-	TEST_ASSERT(smtpd_testlib_now_ms() - t0 >= 140);
+	TEST_ASSERT(service_testclient_now_ms() - t0 >= 140);
 	EXPECT(&c, "250 2.1.5");
-	TEST_ASSERT(smtpd_testlib_now_ms() - t0 >= 290);
+	TEST_ASSERT(service_testclient_now_ms() - t0 >= 290);
 	EXPECT(&c, "250 2.0.0 Ok");
-	client_send_str(&c, "RCPT TO:<n4@example.org>\r\n");
+	service_testclient_send_str(&c, "RCPT TO:<n4@example.org>\r\n");
 	EXPECT(&c, "550 5.1.1 <n4@example.org>");
-	client_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
+	service_testclient_send_str(&c, "RCPT TO:<alice@example.org>\r\n");
 	EXPECT(&c, "421 4.7.0 Too many unknown recipients");
 	CLIENT_CLOSED(&c);
 }
@@ -1168,14 +915,14 @@ static void
 test_recipient_limit(void)
 {
 	struct queue_envelope env = { 0 };
-	struct client c;
+	struct service_testclient c;
 	char *id;
 
 	reset_config();
 	H.config.limits.max_recipients = 2;
 	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	service_testclient_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\n"
 	    "RCPT TO:<alice@example.org>\r\n"
 	    "RCPT TO:<bob@example.org>\r\n"
@@ -1184,7 +931,7 @@ test_recipient_limit(void)
 	/* The second 250 2.1.5 is a duplicate, kept once. */
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "250 2.1.5", "250 2.1.5",
 	    "452 4.5.3", "354 ");
-	client_send_str(&c, "x\r\n.\r\n");
+	service_testclient_send_str(&c, "x\r\n.\r\n");
 	id = EXPECT_QUEUED(&c);
 	if (QUEUED_ENVELOPE(id, &env)) {
 		TEST_EQ_INT(env.n_rcpts, 2);
@@ -1197,16 +944,16 @@ test_recipient_limit(void)
 static void
 test_idle_timeout(void)
 {
-	struct client c;
+	struct service_testclient c;
 	long long t0;
 
 	reset_config();
 	H.config.limits.idle_timeout = 1;
 	client_plain(&c);
-	t0 = smtpd_testlib_now_ms();
+	t0 = service_testclient_now_ms();
 	EXPECT(&c, "220 ");
 	EXPECT(&c, "421 4.4.2 " HOST " Error: timeout exceeded");
-	TEST_ASSERT(smtpd_testlib_now_ms() - t0 >= 900);
+	TEST_ASSERT(service_testclient_now_ms() - t0 >= 900);
 	CLIENT_CLOSED(&c);
 }
 
@@ -1216,47 +963,48 @@ test_graceful_shutdown(void)
 	static const char bye[] = "421 4.3.2 Service shutting down";
 	struct service_thread *th = service_thread_new(H.base, &H.config,
 	    "smtpd", smtpd_session_shutdown_link);
-	struct client a, b, hs, tx, late;
+	struct service_testclient a, b, hs, tx, late;
 	char *id;
 
 	reset_config();
-	client_connect(&a, th, &T.plain, NULL);
+	client_connect(&a, th, &S.plain, NULL);
 	client_hello(&a);
 	/* Implicit TLS, the client never starts the handshake. */
-	client_connect(&hs, th, &T.implicit, T.server_tls);
-	client_connect(&tx, th, &T.plain, NULL);
+	client_connect(&hs, th, &S.implicit, S.server_tls);
+	client_connect(&tx, th, &S.plain, NULL);
 	client_hello(&tx);
-	client_send_str(&tx, "MAIL FROM:<a@remote.test>\r\n");
+	service_testclient_send_str(&tx, "MAIL FROM:<a@remote.test>\r\n");
 	EXPECT(&tx, "250 2.1.0");
-	client_connect(&b, th, &T.plain, NULL);
+	client_connect(&b, th, &S.plain, NULL);
 	client_hello(&b);
 	send_message(&b, "Subject: in flight\r\n\r\n");
-	step(&b);
+	service_testclient_step(&b);
 
 	service_thread_shutdown(th);
 	/* Idle: told at once. */
 	EXPECT(&a, bye);
 	WAIT_EOF(&a);
-	client_free(&a);
+	service_testclient_free(&a);
 	/* Inside a handshake: dropped, no plaintext. */
 	WAIT_EOF(&hs);
-	client_free(&hs);
+	service_testclient_free(&hs);
 	/* Inside a transaction: it goes on until it ends. */
-	client_send_str(&tx, "RCPT TO:<alice@example.org>\r\nRSET\r\n"
+	service_testclient_send_str(&tx,
+	    "RCPT TO:<alice@example.org>\r\nRSET\r\n"
 	    "NOOP\r\n");
 	EXPECT_ALL(&tx, "250 2.1.5", "250 2.0.0 Ok", bye);
 	WAIT_EOF(&tx);
-	client_free(&tx);
+	service_testclient_free(&tx);
 	/* In DATA: the message finishes and is queued, then 421. */
-	client_send_str(&b, "done\r\n.\r\nNOOP\r\n");
+	service_testclient_send_str(&b, "done\r\n.\r\nNOOP\r\n");
 	id = EXPECT_QUEUED(&b);
 	CHECK_QUEUED(id, "Subject: in flight\r\n\r\ndone\r\n", 28, NULL);
 	free(id);
 	EXPECT(&b, bye);
 	WAIT_EOF(&b);
-	client_free(&b);
+	service_testclient_free(&b);
 	/* A connection arriving during the shutdown. */
-	client_connect(&late, th, &T.plain, NULL);
+	client_connect(&late, th, &S.plain, NULL);
 	EXPECT(&late, "421 4.3.2");
 	CLIENT_CLOSED(&late);
 	service_thread_free(&th);
@@ -1265,25 +1013,25 @@ test_graceful_shutdown(void)
 static void
 test_starttls(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *id, *hdr = NULL;
 
 	reset_config();
-	client_connect(&c, H.thread, &T.starttls, T.server_tls);
+	client_connect(&c, H.thread, &S.starttls, S.server_tls);
 	EXPECT(&c, "220 ");
 	TEST_ASSERT(ehlo_offers(&c, "\r\n250-STARTTLS\r\n"));
 	/* A command injected behind STARTTLS must never run (RFC 3207
 	   §4.2): if it did, its 250 would come before the 503 below. */
-	client_send_str(&c, "STARTTLS\r\nNOOP\r\n");
+	service_testclient_send_str(&c, "STARTTLS\r\nNOOP\r\n");
 	EXPECT(&c, "220 2.0.0 Ready to start TLS");
 	TEST_EQ_INT(c.in.len, 0);
-	if (!client_handshake(&c))
+	if (!service_testclient_handshake(&c))
 		return;
 	/* The EHLO before TLS is forgotten. */
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
+	service_testclient_send_str(&c, "MAIL FROM:<a@remote.test>\r\n");
 	EXPECT(&c, "503 5.5.1 Error: send HELO/EHLO first");
 	TEST_ASSERT(!ehlo_offers(&c, "STARTTLS"));
-	client_send_str(&c, "STARTTLS\r\n");
+	service_testclient_send_str(&c, "STARTTLS\r\n");
 	EXPECT(&c, "502 5.5.1");
 	send_message(&c, "secret\r\n.\r\n");
 	id = EXPECT_QUEUED(&c);
@@ -1296,10 +1044,10 @@ test_starttls(void)
 	client_quit(&c);
 
 	/* A STARTTLS listener without a certificate offers nothing. */
-	client_connect(&c, H.thread, &T.starttls, NULL);
+	client_connect(&c, H.thread, &S.starttls, NULL);
 	EXPECT(&c, "220 ");
 	TEST_ASSERT(!ehlo_offers(&c, "STARTTLS"));
-	client_send_str(&c, "STARTTLS\r\n");
+	service_testclient_send_str(&c, "STARTTLS\r\n");
 	EXPECT(&c, "454 4.7.0");
 	client_quit(&c);
 }
@@ -1307,15 +1055,15 @@ test_starttls(void)
 static void
 test_implicit_tls(void)
 {
-	struct client c;
+	struct service_testclient c;
 
 	reset_config();
-	client_connect(&c, H.thread, &T.implicit, T.server_tls);
-	if (!client_handshake(&c))
+	client_connect(&c, H.thread, &S.implicit, S.server_tls);
+	if (!service_testclient_handshake(&c))
 		return;
 	EXPECT(&c, "220 " HOST " ESMTP petrel");
 	TEST_ASSERT(!ehlo_offers(&c, "STARTTLS"));
-	client_send_str(&c, "STARTTLS\r\n");
+	service_testclient_send_str(&c, "STARTTLS\r\n");
 	EXPECT(&c, "502 5.5.1");
 	client_quit(&c);
 }
@@ -1326,7 +1074,7 @@ test_implicit_tls(void)
    resumes it) instead of buffering replies without bound, and loses
    none. half_close: the client shuts its writing side before it reads. */
 static void
-noop_flood(struct client *c, const char *last, const char *last_reply,
+noop_flood(struct service_testclient *c, const char *last, const char *last_reply,
     bool half_close)
 {
 	struct buf flood;
@@ -1336,20 +1084,20 @@ noop_flood(struct client *c, const char *last, const char *last_reply,
 	reset_config();
 	H.config.limits.max_errors = 0;
 	H.config.limits.max_commands_before_data = 0;
-	client_connect_rcvbuf(c, H.thread, &T.plain, NULL, 4096);
+	client_connect_rcvbuf(c, H.thread, &S.plain, NULL, 4096);
 	client_hello(c);
 	buf_init(&flood, 0);
 	for (int i = 0; i < FLOOD_N; i++)
 		TEST_ASSERT(buf_append_str(&flood, "NOOP\r\n") == 0);
 	TEST_ASSERT(buf_append_str(&flood, last) == 0);
-	client_send(c, flood.data, flood.len);
+	service_testclient_send(c, flood.data, flood.len);
 	buf_clear(&flood);
 	if (half_close)
 		TEST_ASSERT(shutdown(c->fd, SHUT_WR) == 0);
 	/* Let the server fill its output before the client reads a byte. */
 	for (int i = 0; i < 50; i++)
 		pump();
-	while ((r = client_reply(c)) != NULL) {
+	while ((r = service_testclient_reply(c)) != NULL) {
 		bool end = strncmp(r, last_reply, strlen(last_reply)) == 0;
 
 		if (!end)
@@ -1367,7 +1115,7 @@ noop_flood(struct client *c, const char *last, const char *last_reply,
 static void
 test_pipelining_flood(void)
 {
-	struct client c;
+	struct service_testclient c;
 
 	noop_flood(&c, "HELP\r\n", "214 ", false);
 	client_quit(&c);
@@ -1380,30 +1128,30 @@ static void
 test_client_vanishes(void)
 {
 	size_t before = queue_count();
-	struct client c;
+	struct service_testclient c;
 
 	reset_config();
 	client_plain(&c);
 	client_hello(&c);
 	send_message(&c, "Subject: cut\r\n\r\npartial");
-	step(&c);
-	client_free(&c);
+	service_testclient_step(&c);
+	service_testclient_free(&c);
 	WAIT_SESSIONS_GONE();
 	CHECK_QUEUE(before);
 
 	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	service_testclient_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\nBDAT 100 LAST\r\nonly part");
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5");
-	client_free(&c);
+	service_testclient_free(&c);
 	WAIT_SESSIONS_GONE();
 	CHECK_QUEUE(before);
 
 	client_plain(&c);
 	client_hello(&c);
 	send_message(&c, "Subject: whole\r\n\r\nbody\r\n.\r\n");
-	client_free(&c);
+	service_testclient_free(&c);
 	WAIT_SESSIONS_GONE();
 	CHECK_QUEUE(before + 1);
 
@@ -1428,7 +1176,7 @@ test_random_lines(void)
 		"RCPT TO:<", "MAIL FROM:<a@b.test> ",
 	};
 	uint64_t x = 0x9e3779b97f4a7c15ull;
-	struct client c;
+	struct service_testclient c;
 	struct buf soup;
 	char *r;
 	int replies = 0;
@@ -1458,9 +1206,9 @@ test_random_lines(void)
 		TEST_ASSERT(buf_append_str(&soup, "\r\n") == 0);
 	}
 	TEST_ASSERT(buf_append_str(&soup, "RSET\r\nHELP\r\n") == 0);
-	client_send(&c, soup.data, soup.len);
+	service_testclient_send(&c, soup.data, soup.len);
 	buf_clear(&soup);
-	while ((r = client_reply(&c)) != NULL) {
+	while ((r = service_testclient_reply(&c)) != NULL) {
 		bool help = strncmp(r, "214 ", 4) == 0;
 
 		TEST_ASSERT(strlen(r) >= 4 && r[0] >= '2' && r[0] <= '5' &&
@@ -1501,12 +1249,12 @@ queue_unlock(sqlite3 *db)
 }
 
 static void
-steps_for(struct client *c, long long ms)
+steps_for(struct service_testclient *c, long long ms)
 {
-	long long end = smtpd_testlib_now_ms() + ms;
+	long long end = service_testclient_now_ms() + ms;
 
-	while (smtpd_testlib_now_ms() < end)
-		step(c);
+	while (service_testclient_now_ms() < end)
+		service_testclient_step(c);
 }
 
 /* A commit slower than the idle timeout: the wait is the server's, so
@@ -1516,7 +1264,7 @@ static void
 test_commit_outlasts_idle_timeout(void)
 {
 	size_t before = queue_count();
-	struct client c;
+	struct service_testclient c;
 	sqlite3 *lock;
 	char *id;
 
@@ -1547,7 +1295,7 @@ static void
 test_commit_pending(void)
 {
 	size_t before = queue_count();
-	struct client c;
+	struct service_testclient c;
 	sqlite3 *lock;
 
 	reset_config();
@@ -1570,7 +1318,7 @@ test_commit_pending(void)
 	lock = queue_lock();
 	send_message(&c, "Subject: gone\r\n\r\nbye\r\n.\r\n");
 	steps_for(&c, 200);
-	client_free(&c);
+	service_testclient_free(&c);
 	for (int i = 0; i < 100; i++) {
 		pump();
 		usleep(1000);
@@ -1588,7 +1336,7 @@ test_commit_pending(void)
 static void
 test_bdat_line_too_long(void)
 {
-	struct client c;
+	struct service_testclient c;
 	struct buf line;
 
 	reset_config();
@@ -1599,9 +1347,9 @@ test_bdat_line_too_long(void)
 	TEST_ASSERT(buf_append_str(&line, "\r\nhelloNOOP\r\n") == 0);
 	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	service_testclient_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org>\r\n");
-	client_send(&c, line.data, line.len);
+	service_testclient_send(&c, line.data, line.len);
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "500 5.5.2");
 	CLIENT_CLOSED(&c);
 
@@ -1612,7 +1360,7 @@ test_bdat_line_too_long(void)
 		TEST_ASSERT(buf_append(&line, "9", 1) == 0);
 	client_plain(&c);
 	EXPECT(&c, "220 ");
-	client_send(&c, line.data, line.len);
+	service_testclient_send(&c, line.data, line.len);
 	EXPECT(&c, "500 5.5.2");
 	CLIENT_CLOSED(&c);
 	buf_clear(&line);
@@ -1620,10 +1368,10 @@ test_bdat_line_too_long(void)
 	/* Any other over-long line is skipped and the session goes on. */
 	client_plain(&c);
 	EXPECT(&c, "220 ");
-	client_send_str(&c, "BDATX ");
+	service_testclient_send_str(&c, "BDATX ");
 	for (int i = 0; i < 600; i++)
-		client_send_str(&c, "x");
-	client_send_str(&c, "\r\nNOOP\r\n");
+		service_testclient_send_str(&c, "x");
+	service_testclient_send_str(&c, "\r\nNOOP\r\n");
 	EXPECT_ALL(&c, "500 5.5.2", "250 2.0.0 Ok");
 	client_quit(&c);
 }
@@ -1688,7 +1436,7 @@ test_junk_commands(void)
 static void
 test_half_close_flood(void)
 {
-	struct client c;
+	struct service_testclient c;
 
 	noop_flood(&c, "QUIT\r\n", "221 ", true);
 	CLIENT_CLOSED(&c);
@@ -1699,7 +1447,7 @@ test_half_close_flood(void)
 static void
 test_delay_outlasts_idle_timeout(void)
 {
-	struct client c;
+	struct service_testclient c;
 	long long t0;
 
 	reset_config();
@@ -1708,11 +1456,11 @@ test_delay_outlasts_idle_timeout(void)
 	H.config.limits.unknown_rcpt_delay_ms = 1500;
 	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	service_testclient_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<n1@example.org>\r\nRCPT TO:<alice@example.org>\r\n");
-	t0 = smtpd_testlib_now_ms();
+	t0 = service_testclient_now_ms();
 	EXPECT_ALL(&c, "250 2.1.0", "550 5.1.1", "250 2.1.5");
-	TEST_ASSERT(smtpd_testlib_now_ms() - t0 >= 1400);
+	TEST_ASSERT(service_testclient_now_ms() - t0 >= 1400);
 	/* Then the client's idle timeout applies again. */
 	EXPECT(&c, "421 4.4.2");
 	CLIENT_CLOSED(&c);
@@ -1772,7 +1520,7 @@ static void
 test_submission_auth(void)
 {
 	struct queue_envelope env = { 0 };
-	struct client c;
+	struct service_testclient c;
 	char *line, *id, *hdr = NULL, *body = NULL;
 	size_t len;
 	long long t0;
@@ -1781,36 +1529,36 @@ test_submission_auth(void)
 	client_plain(&c);
 	client_hello(&c);
 	TEST_ASSERT(ehlo_offers(&c, "250-AUTH PLAIN LOGIN"));
-	client_send_str(&c, "MAIL FROM:<alice@example.org>\r\n");
+	service_testclient_send_str(&c, "MAIL FROM:<alice@example.org>\r\n");
 	EXPECT(&c, "530 5.7.0 Authentication required");
 	/* Wrong password: 535 after the throttle's delay. */
 	line = auth_plain("alice@example.org", "wrong");
-	t0 = smtpd_testlib_now_ms();
-	client_send_str(&c, line);
+	t0 = service_testclient_now_ms();
+	service_testclient_send_str(&c, line);
 	free(line);
 	EXPECT(&c, "535 5.7.8");
-	TEST_ASSERT(smtpd_testlib_now_ms() - t0 >= 45);
+	TEST_ASSERT(service_testclient_now_ms() - t0 >= 45);
 	/* A cancelled exchange, an unknown mechanism. */
-	client_send_str(&c, "AUTH PLAIN\r\n");
+	service_testclient_send_str(&c, "AUTH PLAIN\r\n");
 	EXPECT(&c, "334 ");
-	client_send_str(&c, "*\r\n");
+	service_testclient_send_str(&c, "*\r\n");
 	EXPECT(&c, "501 5.7.0");
-	client_send_str(&c, "AUTH CRAM-MD5\r\n");
+	service_testclient_send_str(&c, "AUTH CRAM-MD5\r\n");
 	EXPECT(&c, "504 5.5.4");
 	/* LOGIN, each step. */
-	client_send_str(&c, "AUTH LOGIN\r\n");
+	service_testclient_send_str(&c, "AUTH LOGIN\r\n");
 	EXPECT(&c, "334 VXNlcm5hbWU6");
-	client_send_str(&c, "YWxpY2VAZXhhbXBsZS5vcmc=\r\n");
+	service_testclient_send_str(&c, "YWxpY2VAZXhhbXBsZS5vcmc=\r\n");
 	EXPECT(&c, "334 UGFzc3dvcmQ6");
-	client_send_str(&c, "YWxpY2Vwdw==\r\n");
+	service_testclient_send_str(&c, "YWxpY2Vwdw==\r\n");
 	EXPECT(&c, "235 2.7.0 Authentication successful");
-	client_send_str(&c, "AUTH LOGIN\r\n");
+	service_testclient_send_str(&c, "AUTH LOGIN\r\n");
 	EXPECT(&c, "503 5.5.1");
 	/* Logged in: any domain, pipelined. */
-	client_send_str(&c, "MAIL FROM:<alice@example.org>\r\n"
+	service_testclient_send_str(&c, "MAIL FROM:<alice@example.org>\r\n"
 	    "RCPT TO:<someone@remote.test>\r\nDATA\r\n");
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "354 ");
-	client_send_str(&c, "Subject: s\r\n\r\nhi\r\n.\r\n");
+	service_testclient_send_str(&c, "Subject: s\r\n\r\nhi\r\n.\r\n");
 	id = EXPECT_QUEUED(&c);
 	if (QUEUED_ENVELOPE(id, &env)) {
 		TEST_EQ_STR(env.auth_user, "alice@example.org");
@@ -1835,7 +1583,7 @@ test_submission_auth(void)
 static void
 test_submission_plaintext_never(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *line;
 
 	submission_begin();
@@ -1844,7 +1592,7 @@ test_submission_plaintext_never(void)
 	client_hello(&c);
 	TEST_ASSERT(!ehlo_offers(&c, "250-AUTH"));
 	line = auth_plain("alice@example.org", "alicepw");
-	client_send_str(&c, line);
+	service_testclient_send_str(&c, line);
 	free(line);
 	EXPECT(&c, "530 5.7.0 Must issue a STARTTLS command first");
 	client_quit(&c);
@@ -1853,7 +1601,7 @@ test_submission_plaintext_never(void)
 	client_plain(&c);
 	client_hello(&c);
 	TEST_ASSERT(!ehlo_offers(&c, "250-AUTH"));
-	client_send_str(&c, "AUTH LOGIN\r\n");
+	service_testclient_send_str(&c, "AUTH LOGIN\r\n");
 	EXPECT(&c, "503 5.5.1");
 	client_quit(&c);
 	submission_end();
@@ -1864,16 +1612,16 @@ test_submission_plaintext_never(void)
 static void
 test_submission_vanishes_in_login(void)
 {
-	struct client c;
+	struct service_testclient c;
 	char *line;
 
 	submission_begin();
 	client_plain(&c);
 	client_hello(&c);
 	line = auth_plain("alice@example.org", "alicepw");
-	client_send_str(&c, line);
+	service_testclient_send_str(&c, line);
 	free(line);
-	client_free(&c);
+	service_testclient_free(&c);
 	submission_end();
 	TEST_EQ_INT(H.started, H.ended);
 }
@@ -1915,7 +1663,7 @@ test_submission_sender_match(void)
 		{ "MAIL FROM:<\"x.\"@example.test>\r\n", "250 2.1.0" },
 		{ "RSET\r\n", "250 2.0.0" },
 	};
-	struct client c;
+	struct service_testclient c;
 	char *line;
 
 	submission_begin();
@@ -1923,7 +1671,7 @@ test_submission_sender_match(void)
 	client_plain(&c);
 	client_hello(&c);
 	line = auth_plain("alice@example.org", "alicepw");
-	client_send_str(&c, line);
+	service_testclient_send_str(&c, line);
 	free(line);
 	EXPECT(&c, "235 2.7.0");
 	CONVERSE(&c, ex);
@@ -1959,7 +1707,7 @@ test_submission_sender_plus(void)
 		{ "MAIL FROM:<Alice+Team@example.org>\r\n", "553 5.7.1" },
 		{ "MAIL FROM:<+alice@example.org>\r\n", "553 5.7.1" },
 	};
-	struct client c;
+	struct service_testclient c;
 	char *line;
 
 	submission_begin();
@@ -1968,7 +1716,7 @@ test_submission_sender_plus(void)
 	client_plain(&c);
 	client_hello(&c);
 	line = auth_plain("alice@example.org", "alicepw");
-	client_send_str(&c, line);
+	service_testclient_send_str(&c, line);
 	free(line);
 	EXPECT(&c, "235 2.7.0");
 	CONVERSE(&c, ex);
@@ -1984,18 +1732,18 @@ static void
 test_submission_always_bcc(void)
 {
 	struct queue_envelope env = { 0 };
-	struct client c;
+	struct service_testclient c;
 	char *id;
 
 	reset_config();
 	H.config.submission.always_bcc = xstrdup("bob@example.org");
 	client_plain(&c);
 	client_hello(&c);
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	service_testclient_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<alice@example.org> NOTIFY=SUCCESS,FAILURE\r\n"
 	    "DATA\r\n");
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "354 ");
-	client_send_str(&c, "Subject: s\r\n\r\nhi\r\n.\r\n");
+	service_testclient_send_str(&c, "Subject: s\r\n\r\nhi\r\n.\r\n");
 	id = EXPECT_QUEUED(&c);
 	if (QUEUED_ENVELOPE(id, &env)) {
 		TEST_EQ_INT(env.n_rcpts, 2);
@@ -2009,10 +1757,10 @@ test_submission_always_bcc(void)
 	}
 	free(id);
 	/* Listed already (any case): no second copy. */
-	client_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
+	service_testclient_send_str(&c, "MAIL FROM:<a@remote.test>\r\n"
 	    "RCPT TO:<BOB@example.org>\r\nDATA\r\n");
 	EXPECT_ALL(&c, "250 2.1.0", "250 2.1.5", "354 ");
-	client_send_str(&c, "Subject: s\r\n\r\nhi\r\n.\r\n");
+	service_testclient_send_str(&c, "Subject: s\r\n\r\nhi\r\n.\r\n");
 	id = EXPECT_QUEUED(&c);
 	if (QUEUED_ENVELOPE(id, &env)) {
 		TEST_EQ_INT(env.n_rcpts, 1);
@@ -2051,53 +1799,16 @@ fill_directory(struct directory *dir, struct directory_error *err)
 static void
 setup(void)
 {
-	char *error = NULL, *cert, *key;
-	socklen_t alen = sizeof(T.laddr);
-	int one = 1;
-
 	smtpd_testlib_init(&H, HOST);
 	smtpd_testlib_open(&H, test_tmpdir(), fill_directory);
-	T.plain = (struct config_listener){ .name = "plain",
-	    .address = "127.0.0.1", .port = 25,
-	    .protocol = CONFIG_PROTOCOL_SMTP, .tls = CONFIG_TLS_NONE };
-	T.starttls = T.plain;
-	T.starttls.name = "starttls";
-	T.starttls.tls = CONFIG_TLS_STARTTLS;
-	T.implicit = T.plain;
-	T.implicit.name = "implicit";
-	T.implicit.tls = CONFIG_TLS_IMPLICIT;
-
-	cert = xasprintf("%s/cert.pem", H.dir);
-	key = xasprintf("%s/key.pem", H.dir);
-	if (tls_generate_self_signed(HOST, cert, key, &error) == -1 ||
-	    (T.server_tls = tls_server_ctx_new(cert, key, &error)) == NULL)
-		panic("setup: tls: %s", error);
-	free(cert);
-	free(key);
-	T.client_tls = SSL_CTX_new(TLS_client_method());
-	if (T.client_tls == NULL)
-		panic("setup: SSL_CTX_new");
-	SSL_CTX_set_verify(T.client_tls, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_mode(T.client_tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-
-	T.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&T.laddr, 0, sizeof(T.laddr));
-	T.laddr.sin_family = AF_INET;
-	T.laddr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	(void)setsockopt(T.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (T.lfd == -1 || bind(T.lfd, (struct sockaddr *)&T.laddr,
-	    sizeof(T.laddr)) == -1 || listen(T.lfd, 16) == -1 ||
-	    getsockname(T.lfd, (struct sockaddr *)&T.laddr, &alen) == -1)
-		panic("setup: listen: %s", strerror(errno));
+	service_testclient_server_open(&S, H.base, &H.started, &H.ended, H.dir,
+	    HOST, CONFIG_PROTOCOL_SMTP, 25);
 }
 
 static void
 teardown(void)
 {
-	close(T.lfd);
-	SSL_CTX_free(T.server_tls);
-	SSL_CTX_free(T.client_tls);
+	service_testclient_server_close(&S);
 	smtpd_testlib_clear(&H);
 }
 

@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 
@@ -15,15 +14,6 @@
 #include "queue/queue.h"
 #include "smtpd/smtpd_session.h"
 #include "service/service_thread.h"
-
-long long
-smtpd_testlib_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 smtpd_testlib_init(struct smtpd_testlib *t, const char *hostname)

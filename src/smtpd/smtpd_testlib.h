@@ -40,9 +40,6 @@ struct smtpd_testlib {
 typedef int smtpd_testlib_fill_fn(struct directory *dir,
     struct directory_error *err);
 
-/* CLOCK_MONOTONIC in milliseconds. */
-long long smtpd_testlib_now_ms(void);
-
 /* Zeroes t, sets config.hostname (copied) and the default limits, and
    makes the event_base (after worker_threads_init, so that completions
    may cross threads). */

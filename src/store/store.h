@@ -116,6 +116,7 @@ struct store_mailbox {
 	uint32_t unseen;		/* without \Seen */
 	uint32_t deleted;		/* with \Deleted */
 	uint64_t size;			/* sum of RFC822.SIZE */
+	uint32_t recent;		/* UIDs >= the \Recent mark (below) */
 };
 
 void store_mailbox_clear(struct store_mailbox *mailbox);
@@ -311,6 +312,31 @@ struct store_watch *store_watch_add(int64_t account_id, store_notify_fn *fn,
     void *ctx);
 /* Once it returns, fn is not running and will not run again. */
 void store_watch_remove(struct store_watch **watch);
+
+/* --- \Recent (IMAP4rev1, RFC 3501 §2.3.2) -------------------------------
+   Each mailbox keeps a mark: the first UID that no session has claimed
+   as \Recent (new mailboxes start at 1; mailboxes that existed before
+   the mark did start at their UIDNEXT then). A message with UID >= mark
+   is recent for the next session that claims. A claim moves the mark to
+   UIDNEXT in a write transaction, so each message is \Recent in at most
+   one session. Copies and moves into a mailbox get new UIDs and so are
+   recent there again (RFC 3501 §6.4.7). Claims bump no MODSEQ and fire
+   no change feed. */
+
+/* Claims the unclaimed messages of mailbox_id. expect 0 (SELECT) claims
+   whatever is unclaimed; otherwise (a session extending its claim while
+   it stays selected) only when the mark is still expect. *first_r gets
+   the mark found and *last_r the mark after the call: the UIDs in
+   [*first_r, *last_r) are now the caller's \Recent (an empty range when
+   nothing was claimed). With expect given, *first_r != expect means
+   another session claimed since: nothing was claimed. Takes the write
+   lock only when there is something to claim. */
+int store_recent_claim(struct store *store, int64_t mailbox_id,
+    uint32_t expect, uint32_t *first_r, uint32_t *last_r);
+/* Without claiming (EXAMINE, STATUS RECENT): the mark, and how many
+   messages have a UID >= it. */
+int store_recent_count(struct store *store, int64_t mailbox_id,
+    uint32_t *mark_r, uint32_t *count_r);
 
 /* --- quota -------------------------------------------------------------- */
 

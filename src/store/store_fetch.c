@@ -25,6 +25,11 @@
 
 static const char store_sql_fetch[] =
 	STORE_FETCH_COLUMNS " FROM messages m" STORE_FETCH_RANGE;
+/* FLAGS alone (FETCH 1:* (FLAGS UID), a client's resync): only the
+   leading columns, a third less work per row for SQLite. */
+static const char store_sql_fetch_flags[] =
+	"SELECT m.uid, m.modseq, m.flags, m.keywords FROM messages m"
+	STORE_FETCH_RANGE;
 /* The content row only when something of it is asked for. */
 static const char store_sql_fetch_content[] =
 	STORE_FETCH_COLUMNS ", c.emailid, c.threadid, c.envelope, c.body,"
@@ -128,7 +133,8 @@ store_fetch(struct store *s, int64_t mailbox_id,
 	    &n_rs)) != STORE_OK)
 		return ret;
 	st = store_db_stmt(s, (items & STORE_FETCH_CONTENT) != 0 ?
-	    store_sql_fetch_content : store_sql_fetch);
+	    store_sql_fetch_content : (items & ~(unsigned)STORE_FETCH_FLAGS)
+	    == 0 ? store_sql_fetch_flags : store_sql_fetch);
 	if (st == NULL) {
 		free(rs);
 		return STORE_IO;

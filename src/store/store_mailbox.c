@@ -45,7 +45,9 @@ static const char store_sql_subscriptions[] =
 	" EXISTS (SELECT 1 FROM mailboxes c WHERE c.name > m.name || '/'" \
 	"  AND c.name < m.name || '0')," \
 	" m.uidvalidity, m.uidnext, m.highestmodseq, m.messages, m.unseen," \
-	" m.deleted, m.size FROM mailboxes m"
+	" m.deleted, m.size, (SELECT count(*) FROM messages r" \
+	"  WHERE r.mailbox_id = m.id AND r.uid >= m.recent_uid)" \
+	" FROM mailboxes m"
 static const char store_sql_mailbox_list[] =
 	STORE_SQL_MAILBOX_COLUMNS " ORDER BY m.name <> 'INBOX', m.name";
 static const char store_sql_mailbox_get[] =
@@ -274,6 +276,8 @@ store_mailbox_read(sqlite3_stmt *st, struct store_mailbox *m)
 	m->deleted = v < 0 || v > UINT32_MAX ? 0 : (uint32_t)v;
 	v = sqlite3_column_int64(st, 11);
 	m->size = v < 0 ? 0 : (uint64_t)v;
+	v = sqlite3_column_int64(st, 12);
+	m->recent = v < 0 || v > UINT32_MAX ? 0 : (uint32_t)v;
 }
 
 int

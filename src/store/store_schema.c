@@ -127,6 +127,13 @@ static const char *const store_schema_steps[] = {
 	"    size = size + NEW.size"
 	"    WHERE id = NEW.mailbox_id;"
 	"END;",
+	/* 2 */
+	/* \Recent (store_recent.c): the first UID no session has claimed.
+	   Mail that was there before is not recent: no session could tell
+	   which of it was seen. */
+	"ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL"
+	"  DEFAULT 1 CHECK (recent_uid BETWEEN 1 AND 4294967295);"
+	"UPDATE mailboxes SET recent_uid = uidnext;",
 };
 
 #define STORE_SCHEMA_VERSION \

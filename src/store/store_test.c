@@ -1222,6 +1222,24 @@ test_transactions(void)
 	TEST_EQ_INT(store_append(other, &a, NULL), STORE_OK);
 	store_close(&other);
 
+	/* A STORE that changes nothing takes no write lock: it succeeds
+	   while another writer holds the account; one that changes
+	   something waits for the lock and reports busy. */
+	other = store_testlib_open(dir, 1, NULL);
+	sqlite3_busy_timeout(other->db, 50);
+	struct store_range all = { 1, 100 };
+	TEST_EQ_INT(store_flags(other, inbox, &all, 1, STORE_FLAGS_REMOVE,
+	    STORE_FLAG_FLAGGED, NULL, 0, NULL, NULL, NULL, NULL), STORE_OK);
+	TEST_EQ_INT(store_begin(s), STORE_OK);
+	uint64_t before = highestmodseq(other, "INBOX");
+	TEST_EQ_INT(store_flags(other, inbox, &all, 1, STORE_FLAGS_REMOVE,
+	    STORE_FLAG_FLAGGED, NULL, 0, NULL, NULL, NULL, NULL), STORE_OK);
+	TEST_EQ_INT(store_flags(other, inbox, &all, 1, STORE_FLAGS_ADD,
+	    STORE_FLAG_FLAGGED, NULL, 0, NULL, NULL, NULL, NULL), STORE_IO);
+	store_rollback(s);
+	TEST_EQ_INT(highestmodseq(other, "INBOX"), before);
+	store_close(&other);
+
 	/* Closing with a transaction open rolls it back. */
 	TEST_EQ_INT(store_begin(s), STORE_OK);
 	store_append(s, &a, NULL);

@@ -79,8 +79,9 @@ def fetch1(c, text):
 
 
 def test_metadata_items(bob):
+    # bob's SELECT (rev1) was the first since delivery: \\Recent is his.
     assert fetch1(bob, "FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE UID)") == (
-        b'* 1 FETCH (FLAGS (\\Flagged) INTERNALDATE " 2-Jun-2025 12:00:00 '
+        b'* 1 FETCH (FLAGS (\\Flagged \\Recent) INTERNALDATE " 2-Jun-2025 12:00:00 '
         b'+0000" RFC822.SIZE %d UID 1)' % len(MULTI))
     lines, _ = bob.ok("UID FETCH 2:3 (RFC822.SIZE)")
     assert lines == [b"* 2 FETCH (UID 2 RFC822.SIZE %d)" % len(EIGHT),
@@ -134,15 +135,15 @@ def test_body_sections_and_partials(bob):
         quoted = b"* 1 FETCH (" + name.encode() + b' "' + want + b'")'
         assert got in (want_line, quoted), (item, got)
     # nothing above was more than a peek
-    assert fetch1(bob, "FETCH 1 (FLAGS)") == b"* 1 FETCH (FLAGS (\\Flagged))"
+    assert fetch1(bob, "FETCH 1 (FLAGS)") == b"* 1 FETCH (FLAGS (\\Flagged \\Recent))"
 
 
 def test_body_sets_seen_peek_does_not(bob):
     got = fetch1(bob, "FETCH 2 (BODY.PEEK[TEXT])")
     assert b"FLAGS" not in got
     got = fetch1(bob, "FETCH 2 (BODY[TEXT])")
-    assert b"FLAGS (\\Seen)" in got, got
-    assert fetch1(bob, "FETCH 2 (FLAGS)") == b"* 2 FETCH (FLAGS (\\Seen))"
+    assert b"FLAGS (\\Seen \\Recent)" in got, got
+    assert fetch1(bob, "FETCH 2 (FLAGS)") == b"* 2 FETCH (FLAGS (\\Seen \\Recent))"
     got = fetch1(bob, "FETCH 3 (RFC822.TEXT)")
     assert b"\\Seen" in got
 

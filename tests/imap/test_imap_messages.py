@@ -129,14 +129,15 @@ def test_append_over_quota(petrel):
 
 def test_store_answers(petrel, bob, box):
     lines, tagged = bob.ok("STORE 1 +FLAGS (\\Seen)")
-    assert lines == [b"* 1 FETCH (FLAGS (\\Seen))"], lines
+    # bob's rev1 SELECT claimed \\Recent.
+    assert lines == [b"* 1 FETCH (FLAGS (\\Seen \\Recent))"], lines
     assert tagged.endswith(b"OK Store completed.")
     lines, _ = bob.ok("STORE 1:2 +FLAGS.SILENT (\\Flagged)")
     assert lines == []
     lines, _ = bob.ok("STORE 2 -FLAGS \\Flagged")
-    assert lines == [b"* 2 FETCH (FLAGS ())"]
+    assert lines == [b"* 2 FETCH (FLAGS (\\Recent))"]
     lines, _ = bob.ok("UID STORE 3 FLAGS (\\Answered $Work)")
-    assert lines == [b"* 3 FETCH (FLAGS (\\Answered $Work) UID 3)"], lines
+    assert lines == [b"* 3 FETCH (FLAGS (\\Answered $Work \\Recent) UID 3)"], lines
     # Nothing changes: nothing to tell.
     lines, _ = bob.ok("STORE 3 +FLAGS (\\Answered)")
     assert lines == []
@@ -171,7 +172,8 @@ def test_store_condstore(bob, box):
     modseq = int(re.search(rb"MODSEQ \((\d+)\)", lines[0]).group(1))
     lines, _ = bob.ok("STORE 1 +FLAGS (\\Flagged)")
     m = re.match(rb"\* 1 FETCH \(FLAGS \(([^)]*)\) MODSEQ \((\d+)\)\)$", lines[0])
-    assert m and set(m.group(1).split()) == {b"\\Seen", b"\\Flagged"}, lines
+    assert m and set(m.group(1).split()) == {b"\\Seen", b"\\Flagged",
+                                             b"\\Recent"}, lines
     assert int(m.group(2)) > modseq
     lines, tagged = bob.run("UID STORE 1:3 (UNCHANGEDSINCE %d) -FLAGS (\\Seen)" % modseq)
     assert code(tagged) == "MODIFIED 1", tagged
